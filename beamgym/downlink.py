@@ -1,0 +1,94 @@
+"""The MU-MISO downlink signal model: SINR, rates, transmit power and the power projection.
+
+Conventions (``DESIGN.md``), used by every formula, test and solver in the project:
+
+* ``H``: complex ``[..., K, N]``; row k is user k's channel as seen at the receiver, so the
+  received signal of user k is ``y_k = (H @ W)[k, :] s + n_k`` with ``n_k ~ CN(0, sigma2)``.
+* ``W``: complex ``[..., N, K]``; column k is user k's beamformer; power ``||W||_F^2 <= P``.
+* Leading ``...`` dims are batch dims; NumPy in gives NumPy out, torch in gives torch out with
+  autograd (the learned solvers train on minus the utility computed here).
+"""
+
+from __future__ import annotations
+
+from beamgym.arrays import Array, abs2, namespace
+
+POWER_EPS = 1e-30
+"""Norm floor of the power projection: an all-zero beamformer stays zero instead of NaN."""
+
+
+def channel_gains(H: Array, W: Array) -> Array:
+    """Received power of every stream at every user: ``G[..., k, j] = |(H W)_kj|^2``.
+
+    Args:
+        H: complex ``[..., K, N]``.
+        W: complex ``[..., N, K]``.
+
+    Returns:
+        real ``[..., K, K]``; the diagonal is the useful signal, the rest is interference.
+    """
+    return abs2(H @ W)
+
+
+def sinr(H: Array, W: Array, noise_power: Array | float = 1.0) -> Array:
+    """Signal-to-interference-plus-noise ratio of every user.
+
+    ``SINR_k = |(HW)_kk|^2 / (sum_{j != k} |(HW)_kj|^2 + sigma2)``  (Shi et al. 2011, eq. (2)).
+
+    Args:
+        H: complex ``[..., K, N]`` channels.
+        W: complex ``[..., N, K]`` beamformers.
+        noise_power: ``sigma2``, linear; a scalar or an array broadcastable to ``[...]``.
+
+    Returns:
+        real ``[..., K]``.
+    """
+    gains = channel_gains(H, W)
+    signal = gains.diagonal(0, -2, -1)
+    interference = gains.sum(axis=-1) - signal
+    noise = noise_power[..., None] if hasattr(noise_power, "shape") else noise_power
+    return signal / (interference + noise)
+
+
+def rate_from_sinr(sinr_values: Array) -> Array:
+    """Shannon rate ``log2(1 + SINR)`` in bit/s/Hz (Gaussian signalling, interference as noise)."""
+    return namespace(sinr_values).log2(1.0 + sinr_values)
+
+
+def rates(H: Array, W: Array, noise_power: Array | float = 1.0) -> Array:
+    """Achievable rate of every user, ``R_k = log2(1 + SINR_k)`` in bit/s/Hz, real ``[..., K]``."""
+    return rate_from_sinr(sinr(H, W, noise_power))
+
+
+def transmit_power(W: Array) -> Array:
+    """Total transmit power ``||W||_F^2``: complex ``[..., N, K]`` -> real ``[...]``."""
+    return abs2(W).sum(axis=(-2, -1))
+
+
+def project_power(W: Array, power: Array | float, *, full_power: bool | Array = False) -> Array:
+    """Make a beamformer feasible: the one power projection used across beamgym.
+
+    Without ``full_power`` this is the Euclidean projection onto the ball ``||W||_F^2 <= P``:
+    ``W * min(1, sqrt(P / ||W||_F^2))``. With ``full_power=True`` W is scaled onto the sphere
+    ``||W||_F^2 = P``; this is optimal for every utility that grows when all beamformers are
+    scaled up together (all rate utilities: scaling W by c > 1 raises every SINR), and is not
+    what energy efficiency wants.
+
+    Args:
+        W: complex ``[..., N, K]``.
+        power: budget ``P`` (linear), scalar or broadcastable to ``[...]``.
+        full_power: scale onto the sphere instead of projecting onto the ball; a bool, or a
+            bool array ``[...]`` choosing per sample.
+
+    Returns:
+        complex ``[..., N, K]`` with ``||W||_F^2 <= P`` (``== P`` with ``full_power``, unless
+        ``W`` is all zero, which is returned unchanged).
+    """
+    xp = namespace(W)
+    used = transmit_power(W)
+    scale = xp.sqrt(power / used.clip(POWER_EPS, None))
+    if isinstance(full_power, bool):
+        scale = scale if full_power else scale.clip(None, 1.0)
+    else:
+        scale = xp.where(full_power, scale, scale.clip(None, 1.0))
+    return W * scale[..., None, None]

@@ -1,0 +1,98 @@
+"""Time variation and CSI imperfection of the channel seen by the transmitter.
+
+* :func:`jakes_correlation`: the lag-1 correlation of Clarke/Jakes fading,
+  ``rho = J0(2 pi f_D T)``, which drives the Gauss-Markov channel processes in
+  :mod:`beamgym.channels`.
+* :class:`ChannelTracker`: runs a channel process and hands the environment both the true
+  channel (which the reward uses) and the transmitter's estimate (which the agent sees),
+  with an estimation error of given NMSE and a feedback delay in blocks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import torch
+
+from beamgym.arrays import Array, namespace
+from beamgym.channels import ChannelModel, ChannelState
+from beamgym.sampling import Generator, complex_normal
+
+
+def jakes_correlation(doppler_hz: float, block_duration_s: float) -> float:
+    """Correlation between channels one block apart under Clarke/Jakes fading.
+
+    ``rho = J0(2 pi f_D T)`` (Jakes 1974; the Gauss-Markov fit of, e.g., Kim et al., IEEE
+    TWC 2011). ``rho`` turns negative for ``f_D T > 0.38``; a Gauss-Markov process needs
+    ``rho >= 0``, so such settings raise ``ValueError`` (use i.i.d. blocks instead).
+    """
+    for name, value in (("doppler_hz", doppler_hz), ("block_duration_s", block_duration_s)):
+        if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    rho = float(torch.special.bessel_j0(torch.tensor(2 * math.pi * doppler_hz * block_duration_s, dtype=torch.float64)))
+    if rho < 0:
+        raise ValueError(
+            f"doppler_hz * block_duration_s = {doppler_hz * block_duration_s:.3g} gives a negative "
+            "Jakes correlation; it must be below 0.38 (or set time_correlation=0 for i.i.d. blocks)"
+        )
+    return rho
+
+
+class ChannelTracker:
+    """The true channel and the transmitter's estimate of it, block by block.
+
+    The estimate of block t is ``H_hat_t = H_{t-d} + E_t`` with feedback delay ``d = csi_delay``
+    blocks and ``E_t`` with independent ``CN(0, csi_nmse * beta_k)`` entries in row k, where
+    ``beta_k = E|h_kn|^2`` is user k's large-scale gain; so
+    ``E|h_hat_kn - h_kn|^2 / E|h_kn|^2 = csi_nmse`` when ``d = 0``. The delayed channel comes
+    from the same process, so outdated CSI is only as useful as the time correlation allows.
+
+    Args:
+        model: the channel process.
+        csi_nmse: normalised estimation-error variance, ``>= 0`` (0: perfect estimate).
+        csi_delay: feedback delay in blocks, an integer ``>= 0``.
+    """
+
+    def __init__(self, model: ChannelModel, csi_nmse: float = 0.0, csi_delay: int = 0) -> None:
+        if not (isinstance(csi_nmse, int | float) and math.isfinite(csi_nmse) and csi_nmse >= 0):
+            raise ValueError(f"csi_nmse must be a finite number >= 0, got {csi_nmse!r}")
+        if not isinstance(csi_delay, int) or isinstance(csi_delay, bool) or csi_delay < 0:
+            raise ValueError(f"csi_delay must be an integer >= 0, got {csi_delay!r}")
+        self.model, self.csi_nmse, self.csi_delay = model, float(csi_nmse), csi_delay
+        self._state: ChannelState | None = None
+        self._history: deque[tuple[Array, Array | float]] = deque(maxlen=csi_delay + 1)
+
+    def reset(self, rng: Generator, batch_shape: tuple[int, ...] = ()) -> tuple[Array, Array]:
+        """Start new episodes; returns ``(H_true, H_estimate)``, complex ``[*batch, K, N]``."""
+        self._state = self.model.reset(rng, batch_shape)
+        self._history.clear()
+        self._remember()
+        for _ in range(self.csi_delay):  # the feedback pipeline is full from the first block
+            self._state = self.model.step(rng, self._state)
+            self._remember()
+        return self._observe(rng)
+
+    def step(self, rng: Generator) -> tuple[Array, Array]:
+        """Move to the next block; returns ``(H_true, H_estimate)``."""
+        if self._state is None:
+            raise RuntimeError("call reset() before step()")
+        self._state = self.model.step(rng, self._state)
+        self._remember()
+        return self._observe(rng)
+
+    def _remember(self) -> None:
+        self._history.append((self.model.channel(self._state), self.model.average_gain(self._state)))
+
+    def _observe(self, rng: Generator) -> tuple[Array, Array]:
+        true_channel = self._history[-1][0]
+        if self.csi_delay == 0 and self.csi_nmse == 0.0:
+            return true_channel, true_channel
+        stale, gain = self._history[0]
+        if self.csi_nmse == 0.0:
+            return true_channel, stale
+        if isinstance(gain, float):
+            std = math.sqrt(self.csi_nmse * gain)
+        else:
+            std = namespace(gain).sqrt(self.csi_nmse * gain)[..., None]  # [..., K, 1]
+        return true_channel, stale + std * complex_normal(rng, tuple(stale.shape))
