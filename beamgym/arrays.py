@@ -4,7 +4,7 @@ Every formula in beamgym is written once and runs on NumPy arrays (the single en
 where per-call overhead dominates) and on torch tensors (the vector environment and the
 learned solvers, where autograd and batching matter). The code restricts itself to the names
 that NumPy >= 2 and torch share with the same meaning: the array methods ``.sum(axis=...)``,
-``.diagonal(0, -2, -1)``, ``.clip(lo, hi)``, ``.real``, ``.imag``, ``.reshape`` and ``@``, and the
+``.diagonal(0, -2, -1)``, ``.clip(lo, hi)``, ``.swapaxes``, ``.real``, ``.imag``, ``.reshape`` and ``@``, and the
 module functions ``log2``, ``log``, ``sqrt``, ``where``, ``amin``, ``concatenate``. The methods
 are preferred on hot paths: NumPy's module-level reductions cost twice as much per call.
 
@@ -59,4 +59,4 @@ def abs2(x: Array) -> Array:
 
 def transpose(x: Array) -> Array:
     """Swap the last two axes (no conjugation)."""
-    return x.mT if isinstance(x, torch.Tensor) else np.swapaxes(x, -1, -2)
+    return x.swapaxes(-1, -2)

@@ -7,7 +7,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from beamgym.layout import TASKS, Layout
+from beamgym.layout import Layout
 from beamgym.scenario import Episode, Scenario
 from beamgym.utilities import UTILITIES, score
 
@@ -40,9 +40,9 @@ def check_action(action: Any, layout: Layout, batch_shape: tuple[int, ...] = ())
             f"action must have shape {expected} ([Re | Im] rows of the K_max={layout.max_users} "
             f"user beamformers over N_max={layout.max_antennas} antennas), got {action.shape}"
         )
-    if not np.isfinite(action).all():
+    if not np.isfinite(action.sum(dtype=np.float64)):  # one reduction catches any NaN or inf
         raise ValueError("action holds NaN or infinite entries; it must be finite, in [-1, 1]")
-    return np.clip(action, -1.0, 1.0)
+    return np.minimum(np.maximum(action, -1.0), 1.0)
 
 
 class MisoEnv(gym.Env):
@@ -141,7 +141,6 @@ class MisoEnv(gym.Env):
         self.observation_space = observation_space(self.scenario, self.layout)
         self.action_space = action_space(self.layout)
         self._padded = self.scenario.padded
-        self._task_one_hot = np.eye(len(TASKS), dtype=np.float32)
         self._episode: Episode | None = None
         self._last_info: dict[str, Any] | None = None
 
@@ -150,6 +149,7 @@ class MisoEnv(gym.Env):
         self._episode = ep = self.scenario.draw(self.np_random)
         self._k, self._n = int(ep.num_users), int(ep.num_antennas)
         self._utility = self.scenario.utility_of(int(ep.task))
+        self._context = self.layout.pack_context(ep.snr_db, ep.user_mask, ep.antenna_mask, ep.weights, ep.task)
         self._set_channels(*self.tracker.reset(self.np_random))
         self._last_info = None
         info = {
@@ -220,12 +220,4 @@ class MisoEnv(gym.Env):
         self._channel, self._estimate = true_channel, estimate
 
     def _observation(self) -> np.ndarray:
-        ep = self._episode
-        return self.layout.pack_observation(
-            self._estimate,
-            ep.snr_db,
-            ep.user_mask,
-            ep.antenna_mask,
-            ep.weights,
-            self._task_one_hot[int(ep.task)],
-        )
+        return self.layout.pack_observation(self._estimate, self._context)

@@ -20,23 +20,28 @@ from beamgym.channels import ChannelModel, ChannelState
 from beamgym.sampling import Generator, complex_normal
 
 
+J0_FIRST_ZERO = 2.404825557695773
+"""First zero of the Bessel function J0."""
+
+
 def jakes_correlation(doppler_hz: float, block_duration_s: float) -> float:
     """Correlation between channels one block apart under Clarke/Jakes fading.
 
     ``rho = J0(2 pi f_D T)`` (Jakes 1974; the Gauss-Markov fit of, e.g., Kim et al., IEEE
-    TWC 2011). ``rho`` turns negative for ``f_D T > 0.38``; a Gauss-Markov process needs
-    ``rho >= 0``, so such settings raise ``ValueError`` (use i.i.d. blocks instead).
+    TWC 2011). Beyond the first zero of J0 (``f_D T > 0.383``) the correlation oscillates
+    around zero and a first-order Gauss-Markov process no longer describes the channel, so
+    such settings raise ``ValueError`` (use ``time_correlation=0``, i.i.d. blocks, instead).
     """
     for name, value in (("doppler_hz", doppler_hz), ("block_duration_s", block_duration_s)):
         if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
             raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    rho = float(torch.special.bessel_j0(torch.tensor(2 * math.pi * doppler_hz * block_duration_s, dtype=torch.float64)))
-    if rho < 0:
+    x = 2 * math.pi * doppler_hz * block_duration_s
+    if x >= J0_FIRST_ZERO:
         raise ValueError(
-            f"doppler_hz * block_duration_s = {doppler_hz * block_duration_s:.3g} gives a negative "
-            "Jakes correlation; it must be below 0.38 (or set time_correlation=0 for i.i.d. blocks)"
+            f"doppler_hz * block_duration_s = {doppler_hz * block_duration_s:.3g} is past the first "
+            f"zero of the Jakes correlation; it must be below {J0_FIRST_ZERO / (2 * math.pi):.3f}"
         )
-    return rho
+    return float(torch.special.bessel_j0(torch.tensor(x, dtype=torch.float64)))
 
 
 class ChannelTracker:

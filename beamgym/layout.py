@@ -64,27 +64,34 @@ class Layout:
         self.obs_dim = start
         self.action_dim = 2 * max_users * max_antennas
 
-    def pack_observation(
-        self,
-        channel: Array,
-        snr_db: Array,
-        user_mask: Array,
-        antenna_mask: Array,
-        weights: Array,
-        task: Array,
+    def pack_context(
+        self, snr_db: Array, user_mask: Array, antenna_mask: Array, weights: Array, task: Array
     ) -> Array:
-        """Build float32 observations ``[..., obs_dim]``.
+        """The per-episode part of the observation (everything after ``channel``), float32.
+
+        Args:
+            snr_db: ``[...]``; user_mask: ``[..., K_max]``; antenna_mask: ``[..., N_max]``;
+            weights: ``[..., K_max]``; task: int ``[...]``, index into :data:`TASKS`.
+
+        Returns:
+            ``[..., obs_dim - 2 K_max N_max]``.
+        """
+        xp = namespace(user_mask)
+        one_hot = task[..., None] == xp.arange(len(TASKS), device=user_mask.device)
+        parts = [xp.asarray(snr_db, dtype=user_mask.dtype)[..., None], user_mask, antenna_mask, weights, one_hot]
+        return xp.concatenate([xp.asarray(p, dtype=xp.float32) for p in parts], axis=-1)
+
+    def pack_observation(self, channel: Array, context: Array) -> Array:
+        """Observations ``[..., obs_dim]``, float32, from a channel estimate and a context.
 
         Args:
             channel: complex ``[..., K_max, N_max]`` channel estimate, zero where padded.
-            snr_db: ``[...]``.
-            user_mask: ``[..., K_max]``; antenna_mask: ``[..., N_max]``; weights: ``[..., K_max]``.
-            task: ``[..., U]`` one-hot.
+            context: ``[..., obs_dim - 2 K_max N_max]`` from :meth:`pack_context`.
         """
         xp = namespace(channel)
         rows = to_real(channel)
-        parts = [rows.reshape((*rows.shape[:-2], -1)), snr_db[..., None], user_mask, antenna_mask, weights, task]
-        return xp.asarray(xp.concatenate(parts, axis=-1), dtype=xp.float32)
+        flat = xp.asarray(rows.reshape((*rows.shape[:-2], -1)), dtype=xp.float32)
+        return xp.concatenate([flat, context], axis=-1)
 
     def unpack_observation(self, obs: Array) -> dict[str, Array]:
         """Split observations ``[..., obs_dim]`` into the named fields; ``channel`` comes back

@@ -73,7 +73,6 @@ class MisoVectorEnv(gym.vector.VectorEnv):
         self.action_space = batch_space(self.single_action_space, num_envs)
         self._generator: torch.Generator | None = None
         self._episode: Episode | None = None
-        self._task_one_hot = torch.eye(len(TASKS), device=self.device)
         self._full_power = _FULL_POWER.to(self.device)
         self._padded = self.scenario.padded
 
@@ -111,18 +110,18 @@ class MisoVectorEnv(gym.vector.VectorEnv):
         info.update(channel=_numpy(self._channel), beamformer=_numpy(W))
         self._steps += 1
         truncated = self.max_episode_steps is not None and self._steps >= self.max_episode_steps
+        self._set_channels(*self.tracker.step(self._generator))
+        obs = self._observation()
         if truncated:
-            info.update(final_obs=self._observation(), _final_obs=np.ones(self.num_envs, dtype=bool))
+            info.update(final_obs=obs, _final_obs=np.ones(self.num_envs, dtype=bool))
             obs = self._start_episodes()
-        else:
-            self._set_channels(*self.tracker.step(self._generator))
-            obs = self._observation()
         terminations = np.zeros(self.num_envs, dtype=bool)
         truncations = np.full(self.num_envs, truncated)
         return obs, _numpy(rewards).astype(np.float64), terminations, truncations, info
 
     def _start_episodes(self) -> np.ndarray:
-        self._episode = self.scenario.draw(self._generator, (self.num_envs,))
+        self._episode = ep = self.scenario.draw(self._generator, (self.num_envs,))
+        self._context = self.layout.pack_context(ep.snr_db, ep.user_mask, ep.antenna_mask, ep.weights, ep.task)
         self._steps = 0
         self._set_channels(*self.tracker.reset(self._generator, (self.num_envs,)))
         return self._observation()
@@ -134,10 +133,7 @@ class MisoVectorEnv(gym.vector.VectorEnv):
         self._channel, self._estimate = true_channel, estimate
 
     def _observation(self) -> np.ndarray:
-        ep = self._episode
-        task = self._task_one_hot[ep.task]
-        obs = self.layout.pack_observation(self._estimate, ep.snr_db, ep.user_mask, ep.antenna_mask, ep.weights, task)
-        return _numpy(obs)
+        return _numpy(self.layout.pack_observation(self._estimate, self._context))
 
     def _episode_info(self) -> dict[str, np.ndarray]:
         ep = self._episode

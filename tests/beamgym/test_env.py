@@ -1,0 +1,194 @@
+"""Every registered id through Gymnasium's and SB3's checkers, and the environment contract."""
+
+import json
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env as gymnasium_check_env
+
+from beamgym import ENV_IDS, Layout, utility
+from beamgym.downlink import transmit_power
+
+RANGES = {"num_users": (2, 4), "num_antennas": (3, 6), "snr_db": (0.0, 20.0)}
+CONFIGS = [(env_id, kwargs) for env_id in ENV_IDS for kwargs in ({}, RANGES)]
+CONFIG_IDS = [f"{env_id}-{'range' if kwargs else 'default'}" for env_id, kwargs in CONFIGS]
+INFINITE_BOUNDS = "A Box observation space m"  # Gymnasium's notice on the unbounded channel entries
+
+
+def rollout(env: gym.Env, seed: int, steps: int) -> list:
+    obs, _ = env.reset(seed=seed)
+    env.action_space.seed(seed)
+    trace = [obs]
+    for _ in range(steps):
+        obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        trace += [obs, reward, info["channel"], info["beamformer"]]
+        if terminated or truncated:
+            trace.append(env.reset()[0])
+    return trace
+
+
+@pytest.mark.parametrize(("env_id", "kwargs"), CONFIGS, ids=CONFIG_IDS)
+def test_passes_both_env_checkers_without_warnings(env_id, kwargs):
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        env = gym.make(env_id, **kwargs)
+        gymnasium_check_env(env.unwrapped)
+        sb3_check_env(env.unwrapped)
+    unexpected = [str(w.message) for w in caught if INFINITE_BOUNDS not in str(w.message)]
+    assert unexpected == []
+    bounds = [str(w.message) for w in caught if INFINITE_BOUNDS in str(w.message)]
+    assert all("infinity" in message for message in bounds)
+
+
+@pytest.mark.parametrize(("env_id", "kwargs"), CONFIGS, ids=CONFIG_IDS)
+def test_spec_serialises_to_json(env_id, kwargs):
+    spec = json.loads(gym.make(env_id, **kwargs).spec.to_json())
+    assert spec["id"] == env_id and spec["kwargs"]["utility"] == ENV_IDS[env_id]["utility"]
+
+
+@pytest.mark.parametrize(("env_id", "kwargs"), CONFIGS, ids=CONFIG_IDS)
+def test_seeded_reset_reproduces_the_episode(env_id, kwargs):
+    first = rollout(gym.make(env_id, **kwargs), seed=7, steps=12)
+    second = rollout(gym.make(env_id, **kwargs), seed=7, steps=12)
+    other = rollout(gym.make(env_id, **kwargs), seed=8, steps=12)
+    assert len(first) == len(second)
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[0], other[0])
+
+
+@pytest.mark.parametrize(("env_id", "kwargs"), CONFIGS, ids=CONFIG_IDS)
+def test_reward_is_the_utility_of_the_reported_channel_and_beamformer(env_id, kwargs):
+    env = gym.make(env_id, **kwargs)
+    env.reset(seed=3)
+    for _ in range(5):
+        _, reward, _, _, info = env.step(env.action_space.sample())
+        H, W = info["channel"], info["beamformer"]
+        assert H.shape == (info["num_users"], info["num_antennas"]) and W.shape == H.shape[::-1]
+        gains = np.abs(H @ W) ** 2  # the SINR written out again, independently of beamgym.downlink
+        signal = np.diag(gains)
+        rates = np.log2(1 + signal / (gains.sum(axis=1) - signal + info["noise_power"]))
+        np.testing.assert_allclose(info["rates"], rates, rtol=1e-10)
+        power = np.sum(np.abs(W) ** 2)
+        expected = utility(info["utility"], rates, weights=info["weights"], power_used=power)
+        assert reward == pytest.approx(float(expected), rel=1e-10)
+        assert power <= 10 ** (info["snr_db"] / 10) * (1 + 1e-9)
+
+
+def test_rate_utilities_spend_the_whole_budget_and_energy_efficiency_may_not():
+    env = gym.make("MISO-SumRate-v0", snr_db=20.0)
+    env.reset(seed=0)
+    small_action = np.full(env.action_space.shape, 1e-3, dtype=np.float32)
+    assert env.step(small_action)[4]["power"] == pytest.approx(100.0)
+    env = gym.make("MISO-EnergyEfficiency-v0", snr_db=20.0)
+    env.reset(seed=0)
+    assert env.step(small_action)[4]["power"] < 1.0
+
+
+def test_padded_entries_are_zero_and_masks_describe_them():
+    env = gym.make("MISO-SumRate-v0", num_users=(2, 4), num_antennas=(3, 6))
+    layout = Layout(4, 6)
+    for seed in range(10):
+        obs, info = env.reset(seed=seed)
+        fields = layout.unpack_observation(obs)
+        k, n = info["num_users"], info["num_antennas"]
+        np.testing.assert_array_equal(fields["user_mask"], np.arange(4) < k)
+        np.testing.assert_array_equal(fields["antenna_mask"], np.arange(6) < n)
+        assert np.all(fields["channel"][k:] == 0) and np.all(fields["channel"][:, n:] == 0)
+        assert np.all(fields["channel"][:k, :n] != 0)
+
+
+def test_observation_carries_the_channel_estimate_of_the_next_block():
+    env = gym.make("MISO-SumRate-v0", num_users=3, num_antennas=4)
+    layout = Layout(3, 4)
+    obs, _ = env.reset(seed=0)
+    _, _, _, _, info = env.step(env.action_space.sample())
+    np.testing.assert_allclose(layout.unpack_observation(obs)["channel"], info["channel"], atol=1e-6)
+
+
+def test_beamformer_to_action_round_trips_through_the_environment(rng):
+    env = gym.make("MISO-EnergyEfficiency-v0", num_users=3, num_antennas=4, snr_db=10.0)
+    env.reset(seed=0)
+    W = rng.standard_normal((4, 3)) + 1j * rng.standard_normal((4, 3))
+    W *= np.sqrt(3.0 / transmit_power(W))  # a feasible beamformer below the budget of 10
+    action = Layout(3, 4).beamformer_to_action(W, 10.0)
+    assert np.all(np.abs(action) <= 1)
+    np.testing.assert_allclose(env.step(action.astype(np.float32))[4]["beamformer"], W, rtol=1e-5, atol=1e-6)
+
+
+def test_multitask_announces_the_utility_it_pays():
+    env = gym.make("MISO-MultiTask-v0")
+    seen = set()
+    for seed in range(40):
+        obs, info = env.reset(seed=seed)
+        task = Layout(4, 8).unpack_observation(obs)["task"]
+        assert task.sum() == 1 and list(ENV_IDS["MISO-MultiTask-v0"]["utility"])[int(task.argmax())] == info["utility"]
+        seen.add(info["utility"])
+    assert seen == set(ENV_IDS["MISO-MultiTask-v0"]["utility"])
+
+
+def test_ansi_render_shows_one_row_per_user():
+    env = gym.make("MISO-SumRate-v0", num_users=3, render_mode="ansi")
+    env.reset(seed=0)
+    env.step(env.action_space.sample())
+    table = env.render()
+    assert "SINR" in table and len([line for line in table.splitlines() if line.strip()[:1].isdigit()]) == 3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "names"),
+    [
+        ({"num_users": 0}, "num_users"),
+        ({"num_users": (5, 3)}, "num_users"),
+        ({"num_antennas": -1}, "num_antennas"),
+        ({"num_antennas": 2.5}, "num_antennas"),
+        ({"snr_db": float("nan")}, "snr_db"),
+        ({"snr_db": (20.0, 0.0)}, "snr_db"),
+        ({"noise_power": 0.0}, "noise_power"),
+        ({"channel": "awgn"}, "rayleigh"),
+        ({"channel": "correlated", "channel_params": {"correlation": 1.5}}, "correlation"),
+        ({"channel_params": {"nonsense": 1}}, "nonsense"),
+        ({"utility": "rate"}, "sum_rate"),
+        ({"user_weights": [1.0, 2.0]}, "user_weights"),
+        ({"user_weights": "skewed"}, "user_weights"),
+        ({"amplifier_efficiency": 1.5}, "amplifier_efficiency"),
+        ({"circuit_power": -1.0}, "circuit_power"),
+        ({"csi_nmse": -0.1}, "csi_nmse"),
+        ({"csi_delay": 1.5}, "csi_delay"),
+        ({"time_correlation": 1.0}, "time_correlation"),
+        ({"doppler_hz": 1000.0}, "doppler"),
+        ({"channel": "file", "channel_params": {"path": "missing.npy"}}, "missing.npy"),
+    ],
+)
+def test_invalid_configuration_names_the_parameter(kwargs, names):
+    with pytest.raises(ValueError, match=names):
+        gym.make("MISO-SumRate-v0", **kwargs)
+
+
+@pytest.mark.parametrize("bad", [np.zeros(3), np.full(64, np.nan), np.full(64, np.inf)], ids=["shape", "nan", "inf"])
+def test_invalid_action_raises_instead_of_a_nan_reward(bad):
+    env = gym.make("MISO-SumRate-v0")
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="action"):
+        env.step(bad)
+
+
+def test_step_before_reset_is_an_error():
+    with pytest.raises(RuntimeError, match="reset"):
+        gym.make("MISO-SumRate-v0").unwrapped.step(np.zeros(64, dtype=np.float32))
+
+
+@pytest.mark.parametrize("algo", ["PPO", "SAC"])
+def test_stable_baselines3_learns_on_the_unchanged_env(algo):
+    import stable_baselines3
+
+    env = gym.make("MISO-SumRate-v0")
+    kwargs = {"n_steps": 32, "batch_size": 32} if algo == "PPO" else {"learning_starts": 16, "batch_size": 16}
+    model = getattr(stable_baselines3, algo)("MlpPolicy", env, policy_kwargs={"net_arch": [16]}, seed=0, **kwargs)
+    model.learn(64)
+    action, _ = model.predict(env.reset(seed=0)[0], deterministic=True)
+    assert env.action_space.contains(action)
