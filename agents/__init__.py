@@ -1,0 +1,1 @@
+"""agents: every way to produce a beamformer behind one contract (in progress, see the issues)."""

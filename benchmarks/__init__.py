@@ -1,0 +1,1 @@
+"""benchmarks: seeded suites and the leaderboard (in progress, see the issues)."""
