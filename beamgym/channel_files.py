@@ -56,7 +56,9 @@ def load_channels(path: str | Path, key: str | None = None) -> np.ndarray:
                 arrays = dict(archive)
         else:
             arrays = _load_mat(path)
-    except (OSError, ValueError) as error:
+    except ImportError:
+        raise
+    except Exception as error:  # any parser failure (truncated zip, corrupt .mat, ...) is bad input
         raise ValueError(f"cannot read channel file {path}: {error}") from None
     data = arrays[""] if path.suffix == ".npy" else _pick(arrays, key, path)
     if data.dtype.kind not in "fciu":

@@ -50,8 +50,8 @@ def _constant(x: np.ndarray, like: Array) -> Array:
 
 
 def _check_range(name: str, value: float, low: float, high: float, *, closed: bool = True) -> None:
-    ok = low <= value <= high if closed else low <= value < high
-    if not (isinstance(value, int | float) and math.isfinite(value) and ok):
+    number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not (number and (low <= value <= high if closed else low <= value < high)):
         bracket = "]" if closed else ")"
         raise ValueError(f"{name} must be a finite number in [{low}, {high}{bracket}, got {value!r}")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from beamgym.arrays import Array, abs2, namespace
 
 POWER_EPS = 1e-30
-"""Norm floor of the power projection: an all-zero beamformer stays zero instead of NaN."""
+"""Added to ``||W||_F^2`` in the power projection: an all-zero beamformer stays zero, not NaN."""
 
 
 def channel_gains(H: Array, W: Array) -> Array:
@@ -86,7 +86,7 @@ def project_power(W: Array, power: Array | float, *, full_power: bool | Array = 
     """
     xp = namespace(W)
     used = transmit_power(W)
-    scale = xp.sqrt(power / used.clip(POWER_EPS, None))
+    scale = xp.sqrt(power / (used + POWER_EPS))
     if isinstance(full_power, bool):
         scale = scale if full_power else scale.clip(None, 1.0)
     else:

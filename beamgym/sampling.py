@@ -8,6 +8,8 @@ environment). Everything downstream of these three functions is backend-generic.
 
 from __future__ import annotations
 
+import math
+
 from typing import TypeAlias
 
 import numpy as np
@@ -16,6 +18,8 @@ import torch
 from beamgym.arrays import Array
 
 Generator: TypeAlias = np.random.Generator | torch.Generator
+
+_SQRT_HALF = math.sqrt(0.5)
 
 
 def normal(rng: Generator, shape: tuple[int, ...]) -> Array:
@@ -29,7 +33,7 @@ def complex_normal(rng: Generator, shape: tuple[int, ...]) -> Array:
     """Circularly-symmetric ``CN(0, 1)`` draws of ``shape``: real and imaginary variance 1/2."""
     if isinstance(rng, torch.Generator):
         return torch.randn(shape, generator=rng, device=rng.device, dtype=torch.complex64)
-    return rng.standard_normal((*shape, 2)).view(np.complex128)[..., 0] * np.sqrt(0.5)
+    return rng.standard_normal((*shape, 2)).view(np.complex128)[..., 0] * _SQRT_HALF
 
 
 def uniform(rng: Generator, shape: tuple[int, ...], low: float = 0.0, high: float = 1.0) -> Array:
