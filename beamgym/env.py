@@ -31,18 +31,24 @@ def action_space(layout: Layout) -> gym.spaces.Box:
     return gym.spaces.Box(-1.0, 1.0, (layout.action_dim,), dtype=np.float32)
 
 
-def check_action(action: Any, layout: Layout, batch_shape: tuple[int, ...] = ()) -> np.ndarray:
-    """Validate an action array and clip it to the box; wrong shapes or NaN/inf raise ``ValueError``."""
-    action = np.asarray(action, dtype=np.float32)
+def check_action(
+    action: Any, layout: Layout, batch_shape: tuple[int, ...] = (), dtype: type = np.float64
+) -> np.ndarray:
+    """Validate an action array and clip it to the box; wrong shapes or NaN/inf raise ``ValueError``.
+
+    The single environment computes in float64 (``dtype``), the vector environment in float32.
+    """
+    action = np.asarray(action, dtype=dtype)
     expected = (*batch_shape, layout.action_dim)
     if action.shape != expected:
         raise ValueError(
             f"action must have shape {expected} ([Re | Im] rows of the K_max={layout.max_users} "
             f"user beamformers over N_max={layout.max_antennas} antennas), got {action.shape}"
         )
-    if not np.isfinite(action.sum(dtype=np.float64)):  # one reduction catches any NaN or inf
+    low, high = action.min(), action.max()  # NaN and inf propagate into these
+    if not (np.isfinite(low) and np.isfinite(high)):
         raise ValueError("action holds NaN or infinite entries; it must be finite, in [-1, 1]")
-    return np.minimum(np.maximum(action, -1.0), 1.0)
+    return action if -1.0 <= low and high <= 1.0 else np.clip(action, -1.0, 1.0)
 
 
 class MisoEnv(gym.Env):

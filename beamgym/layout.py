@@ -121,7 +121,9 @@ class Layout:
             complex ``[..., N_max, K_max]``.
         """
         rows = action.reshape((*action.shape[:-1], self.max_users, 2 * self.max_antennas))
-        W = transpose(to_complex(rows)) * _sqrt(power)
+        W = transpose(to_complex(rows))
+        if full_power is not True:  # onto the sphere the scale of A is irrelevant
+            W = W * _sqrt(power)
         if mask is not None:
             W = W * mask
         return project_power(W, power, full_power=full_power)

@@ -88,7 +88,7 @@ class MisoVectorEnv(gym.vector.VectorEnv):
         if self._episode is None:
             raise RuntimeError("call reset() before step()")
         ep, scenario = self._episode, self.scenario
-        actions = torch.as_tensor(check_action(actions, self.layout, (self.num_envs,)), device=self.device)
+        actions = torch.as_tensor(check_action(actions, self.layout, (self.num_envs,), np.float32), device=self.device)
         full_power = self._full_power[ep.task] if len(scenario.utilities) > 1 else self._full_power[ep.task[0]].item()
         mask = ep.beam_mask if self._padded else None
         W = self.layout.action_to_beamformer(actions, ep.power, full_power=full_power, mask=mask)
