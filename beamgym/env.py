@@ -9,7 +9,7 @@ import numpy as np
 
 from beamgym.layout import Layout
 from beamgym.scenario import Episode, Scenario
-from beamgym.utilities import UTILITIES, score
+from beamgym.utilities import score
 
 
 def observation_space(scenario: Scenario, layout: Layout) -> gym.spaces.Box:
@@ -153,7 +153,7 @@ class MisoEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
         self._episode = ep = self.scenario.draw(self.np_random)
-        self._k, self._n = int(ep.num_users), int(ep.num_antennas)
+        self._k, self._n, self._snr_db = int(ep.num_users), int(ep.num_antennas), float(ep.snr_db)
         self._utility = self.scenario.utility_of(int(ep.task))
         self._context = self.layout.pack_context(ep.snr_db, ep.user_mask, ep.antenna_mask, ep.weights, ep.task)
         self._set_channels(*self.tracker.reset(self.np_random))
@@ -162,7 +162,7 @@ class MisoEnv(gym.Env):
             "utility": self._utility.name,
             "num_users": self._k,
             "num_antennas": self._n,
-            "snr_db": float(ep.snr_db),
+            "snr_db": self._snr_db,
             "weights": ep.weights[: self._k].copy(),
         }
         return self._observation(), info
@@ -183,13 +183,13 @@ class MisoEnv(gym.Env):
             amplifier_efficiency=self.scenario.amplifier_efficiency,
             circuit_power=self.scenario.circuit_power,
         )
-        info: dict[str, Any] = {"channel": H, "beamformer": W}
-        info.update({name: metrics[name] for name in ("rates", "sinr")})
-        info.update({name: float(metrics[name]) for name in ("power", *UTILITIES)})
+        info: dict[str, Any] = {name: value if value.ndim else float(value) for name, value in metrics.items()}
         info.update(
+            channel=H,
+            beamformer=W,
             utility=self._utility.name,
             weights=ep.weights[:k].copy(),
-            snr_db=float(ep.snr_db),
+            snr_db=self._snr_db,
             noise_power=self.scenario.noise_power,
             num_users=k,
             num_antennas=n,
@@ -205,7 +205,7 @@ class MisoEnv(gym.Env):
         ep = self._episode
         if ep is None:
             return "call reset() first\n"
-        head = f"K={self._k} N={self._n} snr={float(ep.snr_db):.1f} dB utility={self._utility.name}\n"
+        head = f"K={self._k} N={self._n} snr={self._snr_db:.1f} dB utility={self._utility.name}\n"
         info = self._last_info
         if info is None:
             return head + "no step taken in this episode yet\n"
