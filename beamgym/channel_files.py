@@ -26,7 +26,9 @@ def _pick(arrays: dict[str, np.ndarray], key: str | None, path: Path) -> np.ndar
     names = sorted(k for k in arrays if not k.startswith("__"))  # skip .mat header entries
     if key is None:
         if len(names) != 1:
-            raise ValueError(f"channel file {path} holds {names}: pass channel_params key=<one of them>")
+            raise ValueError(
+                f"channel file {path} holds {names}: pass channel_params key=<one of them>"
+            )
         key = names[0]
     if key not in names:
         raise ValueError(f"key must be one of {names} in channel file {path}, got {key!r}")
@@ -62,9 +64,13 @@ def load_channels(path: str | Path, key: str | None = None) -> np.ndarray:
         raise ValueError(f"cannot read channel file {path}: {error}") from None
     data = arrays[""] if path.suffix == ".npy" else _pick(arrays, key, path)
     if data.dtype.kind not in "fciu":
-        raise ValueError(f"channel file {path} must hold real or complex numbers, got dtype {data.dtype}")
+        raise ValueError(
+            f"channel file {path} must hold real or complex numbers, got dtype {data.dtype}"
+        )
     if data.ndim != 3 or 0 in data.shape:
-        raise ValueError(f"channel file {path} must hold an array [S, K, N] with S, K, N >= 1, got {data.shape}")
+        raise ValueError(
+            f"channel file {path} must hold an array [S, K, N] with S, K, N >= 1, got {data.shape}"
+        )
     if not np.isfinite(data).all():
         raise ValueError(f"channel file {path} holds NaN or infinite entries")
     return data.astype(np.complex128)
@@ -74,8 +80,12 @@ def _load_mat(path: Path) -> dict[str, np.ndarray]:
     try:
         from scipy.io import loadmat
     except ImportError:
-        raise ImportError("reading .mat channel files needs scipy: pip install 'beamgym[files]'") from None
+        raise ImportError(
+            "reading .mat channel files needs scipy: pip install 'beamgym[files]'"
+        ) from None
     with open(path, "rb") as handle:
         if handle.read(128).startswith(b"MATLAB 7.3"):
-            raise ValueError("MATLAB v7.3 (HDF5) files are not supported: save with '-v7' or as .npy")
+            raise ValueError(
+                "MATLAB v7.3 (HDF5) files are not supported: save with '-v7' or as .npy"
+            )
     return loadmat(path)

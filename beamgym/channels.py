@@ -53,7 +53,9 @@ def _check_range(name: str, value: float, low: float, high: float, *, closed: bo
     number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     if not (number and (low <= value <= high if closed else low <= value < high)):
         bracket = "]" if closed else ")"
-        raise ValueError(f"{name} must be a finite number in [{low}, {high}{bracket}, got {value!r}")
+        raise ValueError(
+            f"{name} must be a finite number in [{low}, {high}{bracket}, got {value!r}"
+        )
 
 
 def ula_response(angles: Array, num_antennas: int) -> Array:
@@ -133,7 +135,9 @@ class GaussianChannel(ChannelModel):
 
     def reset(self, rng: Generator, batch_shape: tuple[int, ...] = ()) -> ChannelState:
         large_scale = self.draw_large_scale(rng, batch_shape)
-        return ChannelState(large_scale, complex_normal(rng, (*batch_shape, *self.innovation_shape)))
+        return ChannelState(
+            large_scale, complex_normal(rng, (*batch_shape, *self.innovation_shape))
+        )
 
     def step(self, rng: Generator, state: ChannelState) -> ChannelState:
         fresh = complex_normal(rng, tuple(state.fading.shape))
@@ -160,7 +164,11 @@ class CorrelatedChannel(GaussianChannel):
     """
 
     def __init__(
-        self, num_users: int, num_antennas: int, correlation: float = 0.7, time_correlation: float = 0.0
+        self,
+        num_users: int,
+        num_antennas: int,
+        correlation: float = 0.7,
+        time_correlation: float = 0.0,
     ) -> None:
         super().__init__(num_users, num_antennas, time_correlation)
         _check_range("correlation", correlation, 0.0, 1.0, closed=False)
@@ -186,7 +194,11 @@ class RicianChannel(GaussianChannel):
     """
 
     def __init__(
-        self, num_users: int, num_antennas: int, k_factor_db: float = 6.0, time_correlation: float = 0.0
+        self,
+        num_users: int,
+        num_antennas: int,
+        k_factor_db: float = 6.0,
+        time_correlation: float = 0.0,
     ) -> None:
         super().__init__(num_users, num_antennas, time_correlation)
         _check_range("k_factor_db", k_factor_db, -100.0, 100.0)
@@ -201,7 +213,11 @@ class RicianChannel(GaussianChannel):
         phases = uniform(rng, shape, 0.0, 2 * math.pi)
         xp = namespace(angles)
         rotation = (xp.cos(phases) + 1j * xp.sin(phases))[..., None]
-        return {"line_of_sight": self._los_amplitude * rotation * ula_response(angles, self.num_antennas)}
+        return {
+            "line_of_sight": self._los_amplitude
+            * rotation
+            * ula_response(angles, self.num_antennas)
+        }
 
     def compose(self, large_scale: dict[str, Array], z: Array) -> Array:
         return large_scale["line_of_sight"] + self._scatter_amplitude * z
@@ -240,7 +256,9 @@ class SparseChannel(GaussianChannel):
         return (self.num_users, self.clusters * self.rays)
 
     def draw_large_scale(self, rng: Generator, batch_shape: tuple[int, ...]) -> dict[str, Array]:
-        centres = uniform(rng, (*batch_shape, self.num_users, self.clusters, 1), -math.pi / 2, math.pi / 2)
+        centres = uniform(
+            rng, (*batch_shape, self.num_users, self.clusters, 1), -math.pi / 2, math.pi / 2
+        )
         offsets = math.radians(self.angle_spread_deg) * normal(
             rng, (*batch_shape, self.num_users, self.clusters, self.rays)
         )
@@ -317,7 +335,12 @@ class FileChannel(ChannelModel):
     ORDERS = ("random", "sequential")
 
     def __init__(
-        self, num_users: int, num_antennas: int, path: str, key: str | None = None, order: str = "random"
+        self,
+        num_users: int,
+        num_antennas: int,
+        path: str,
+        key: str | None = None,
+        order: str = "random",
     ) -> None:
         super().__init__(num_users, num_antennas)
         if order not in self.ORDERS:
@@ -338,7 +361,9 @@ class FileChannel(ChannelModel):
         if not isinstance(like, torch.Tensor):
             return self.data
         if like.device not in self._tensors:
-            self._tensors[like.device] = torch.as_tensor(self.data, device=like.device).to(torch.complex64)
+            self._tensors[like.device] = torch.as_tensor(self.data, device=like.device).to(
+                torch.complex64
+            )
         return self._tensors[like.device]
 
     def reset(self, rng: Generator, batch_shape: tuple[int, ...] = ()) -> ChannelState:
@@ -355,7 +380,11 @@ class FileChannel(ChannelModel):
 
     def average_gain(self, state: ChannelState) -> Array:
         index = state.large_scale["index"]
-        return torch.as_tensor(self.gain, device=index.device).float() if isinstance(index, torch.Tensor) else self.gain
+        return (
+            torch.as_tensor(self.gain, device=index.device).float()
+            if isinstance(index, torch.Tensor)
+            else self.gain
+        )
 
 
 CHANNELS: dict[str, type[ChannelModel]] = {

@@ -22,7 +22,9 @@ def observation_space(scenario: Scenario, layout: Layout) -> gym.spaces.Box:
         snr_low, snr_high = snr_low - 1.0, snr_high + 1.0
     low[layout.slices["snr_db"]], high[layout.slices["snr_db"]] = snr_low, snr_high
     weights = scenario.user_weights
-    high[layout.slices["weights"]] = scenario.max_users if isinstance(weights, str) else max(max(weights), 1.0)
+    high[layout.slices["weights"]] = (
+        scenario.max_users if isinstance(weights, str) else max(max(weights), 1.0)
+    )
     return gym.spaces.Box(low, high, dtype=np.float32)
 
 
@@ -139,7 +141,9 @@ class MisoEnv(gym.Env):
 
     def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
+            raise ValueError(
+                f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}"
+            )
         self.render_mode = render_mode
         self.scenario = Scenario.from_kwargs(**kwargs)
         self.layout = Layout(self.scenario.max_users, self.scenario.max_antennas)
@@ -150,12 +154,16 @@ class MisoEnv(gym.Env):
         self._episode: Episode | None = None
         self._last_info: dict[str, Any] | None = None
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
         self._episode = ep = self.scenario.draw(self.np_random)
         self._k, self._n, self._snr_db = int(ep.num_users), int(ep.num_antennas), float(ep.snr_db)
         self._utility = self.scenario.utility_of(int(ep.task))
-        self._context = self.layout.pack_context(ep.snr_db, ep.user_mask, ep.antenna_mask, ep.weights, ep.task)
+        self._context = self.layout.pack_context(
+            ep.snr_db, ep.user_mask, ep.antenna_mask, ep.weights, ep.task
+        )
         self._set_channels(*self.tracker.reset(self.np_random))
         self._last_info = None
         info = {
@@ -173,7 +181,9 @@ class MisoEnv(gym.Env):
         ep, k, n = self._episode, self._k, self._n
         action = check_action(action, self.layout)
         mask = ep.beam_mask if self._padded else None
-        W = self.layout.action_to_beamformer(action, ep.power, full_power=self._utility.full_power, mask=mask)
+        W = self.layout.action_to_beamformer(
+            action, ep.power, full_power=self._utility.full_power, mask=mask
+        )
         W, H = W[:n, :k], self._channel[:k, :n]
         metrics = score(
             H,
@@ -183,7 +193,9 @@ class MisoEnv(gym.Env):
             amplifier_efficiency=self.scenario.amplifier_efficiency,
             circuit_power=self.scenario.circuit_power,
         )
-        info: dict[str, Any] = {name: value if value.ndim else float(value) for name, value in metrics.items()}
+        info: dict[str, Any] = {
+            name: value if value.ndim else float(value) for name, value in metrics.items()
+        }
         info.update(
             channel=H,
             beamformer=W,
@@ -209,14 +221,19 @@ class MisoEnv(gym.Env):
         info = self._last_info
         if info is None:
             return head + "no step taken in this episode yet\n"
-        lines = [head, f"{'user':>4} {'weight':>7} {'|h|^2':>8} {'|w|^2':>8} {'SINR dB':>8} {'rate':>7}\n"]
+        lines = [
+            head,
+            f"{'user':>4} {'weight':>7} {'|h|^2':>8} {'|w|^2':>8} {'SINR dB':>8} {'rate':>7}\n",
+        ]
         for user in range(self._k):
             lines.append(
                 f"{user:>4} {info['weights'][user]:>7.3f} {np.sum(np.abs(info['channel'][user]) ** 2):>8.3f} "
                 f"{np.sum(np.abs(info['beamformer'][:, user]) ** 2):>8.3f} "
                 f"{10 * np.log10(max(info['sinr'][user], 1e-30)):>8.2f} {info['rates'][user]:>7.3f}\n"
             )
-        lines.append(f"power {info['power']:.3f}  reward ({self._utility.name}) {info[self._utility.name]:.4f}\n")
+        lines.append(
+            f"power {info['power']:.3f}  reward ({self._utility.name}) {info[self._utility.name]:.4f}\n"
+        )
         return "".join(lines)
 
     def _set_channels(self, true_channel: np.ndarray, estimate: np.ndarray) -> None:

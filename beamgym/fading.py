@@ -19,7 +19,6 @@ from beamgym.arrays import Array, namespace
 from beamgym.channels import ChannelModel, ChannelState
 from beamgym.sampling import Generator, complex_normal
 
-
 J0_FIRST_ZERO = 2.404825557695773
 """First zero of the Bessel function J0."""
 
@@ -87,7 +86,9 @@ class ChannelTracker:
         return self._observe(rng)
 
     def _remember(self) -> None:
-        self._history.append((self.model.channel(self._state), self.model.average_gain(self._state)))
+        self._history.append(
+            (self.model.channel(self._state), self.model.average_gain(self._state))
+        )
 
     def _observe(self, rng: Generator) -> tuple[Array, Array]:
         true_channel = self._history[-1][0]

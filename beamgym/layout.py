@@ -78,7 +78,13 @@ class Layout:
         """
         xp = namespace(user_mask)
         one_hot = task[..., None] == xp.arange(len(TASKS), device=user_mask.device)
-        parts = [xp.asarray(snr_db, dtype=user_mask.dtype)[..., None], user_mask, antenna_mask, weights, one_hot]
+        parts = [
+            xp.asarray(snr_db, dtype=user_mask.dtype)[..., None],
+            user_mask,
+            antenna_mask,
+            weights,
+            one_hot,
+        ]
         return xp.concatenate([xp.asarray(p, dtype=xp.float32) for p in parts], axis=-1)
 
     def pack_observation(self, channel: Array, context: Array) -> Array:
@@ -103,7 +109,12 @@ class Layout:
         return fields
 
     def action_to_beamformer(
-        self, action: Array, power: Array | float, *, full_power: bool | Array, mask: Array | None = None
+        self,
+        action: Array,
+        power: Array | float,
+        *,
+        full_power: bool | Array,
+        mask: Array | None = None,
     ) -> Array:
         """Map actions ``[..., action_dim]`` in ``[-1, 1]`` to feasible beamformers.
 

@@ -9,7 +9,6 @@ environment). Everything downstream of these three functions is backend-generic.
 from __future__ import annotations
 
 import math
-
 from typing import TypeAlias
 
 import numpy as np

@@ -27,7 +27,9 @@ def _int_range(name: str, value: Any) -> tuple[int, int]:
     pair = value if isinstance(value, Sequence) and not isinstance(value, str) else (value, value)
     ok = len(pair) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in pair)
     if not ok or not 1 <= pair[0] <= pair[1]:
-        raise ValueError(f"{name} must be a positive integer or a (min, max) pair with 1 <= min <= max, got {value!r}")
+        raise ValueError(
+            f"{name} must be a positive integer or a (min, max) pair with 1 <= min <= max, got {value!r}"
+        )
     return int(pair[0]), int(pair[1])
 
 
@@ -35,7 +37,9 @@ def _float_range(name: str, value: Any) -> tuple[float, float]:
     pair = value if isinstance(value, Sequence) and not isinstance(value, str) else (value, value)
     ok = len(pair) == 2 and all(isinstance(v, int | float) and math.isfinite(v) for v in pair)
     if not ok or pair[0] > pair[1]:
-        raise ValueError(f"{name} must be a finite number or a (min, max) pair with min <= max, got {value!r}")
+        raise ValueError(
+            f"{name} must be a finite number or a (min, max) pair with min <= max, got {value!r}"
+        )
     return float(pair[0]), float(pair[1])
 
 
@@ -114,11 +118,16 @@ class Scenario:
         csi_delay: int = 0,
     ) -> Scenario:
         """Validate ``gym.make`` keyword arguments (documented on :class:`beamgym.MisoEnv`)."""
-        users, antennas = _int_range("num_users", num_users), _int_range("num_antennas", num_antennas)
+        users, antennas = (
+            _int_range("num_users", num_users),
+            _int_range("num_antennas", num_antennas),
+        )
         if channel not in CHANNELS:
             raise ValueError(f"channel must be one of {sorted(CHANNELS)}, got {channel!r}")
         if channel_params is not None and not isinstance(channel_params, Mapping):
-            raise ValueError(f"channel_params must be a dict of the channel model's arguments, got {channel_params!r}")
+            raise ValueError(
+                f"channel_params must be a dict of the channel model's arguments, got {channel_params!r}"
+            )
         params = dict(channel_params or {})
         if time_correlation is not None and doppler_hz is not None:
             raise ValueError("give time_correlation or doppler_hz, not both")
@@ -129,17 +138,23 @@ class Scenario:
         names = (utility,) if isinstance(utility, str) else tuple(utility)
         unknown = [n for n in names if n not in UTILITIES]
         if not names or unknown or len(set(names)) != len(names):
-            raise ValueError(f"utility must be one of {list(UTILITIES)} or a list of distinct ones, got {utility!r}")
+            raise ValueError(
+                f"utility must be one of {list(UTILITIES)} or a list of distinct ones, got {utility!r}"
+            )
         if isinstance(user_weights, str):
             if user_weights not in WEIGHT_MODES:
-                raise ValueError(f"user_weights must be one of {WEIGHT_MODES} or {users[1]} numbers >= 0, got {user_weights!r}")
+                raise ValueError(
+                    f"user_weights must be one of {WEIGHT_MODES} or {users[1]} numbers >= 0, got {user_weights!r}"
+                )
             weights: str | tuple[float, ...] = user_weights
         else:
             weights = tuple(user_weights)
             if len(weights) != users[1] or not all(
                 isinstance(w, int | float) and math.isfinite(w) and w >= 0 for w in weights
             ):
-                raise ValueError(f"user_weights must be one of {WEIGHT_MODES} or {users[1]} numbers >= 0, got {user_weights!r}")
+                raise ValueError(
+                    f"user_weights must be one of {WEIGHT_MODES} or {users[1]} numbers >= 0, got {user_weights!r}"
+                )
         scenario = cls(
             users=users,
             antennas=antennas,
@@ -189,8 +204,12 @@ class Scenario:
         n = self.antennas[0] + integers(rng, batch_shape, self.antennas[1] - self.antennas[0] + 1)
         xp = namespace(k)
         device = k.device
-        user_mask = xp.asarray(xp.arange(self.max_users, device=device) < k[..., None], dtype=xp.float32)
-        antenna_mask = xp.asarray(xp.arange(self.max_antennas, device=device) < n[..., None], dtype=xp.float32)
+        user_mask = xp.asarray(
+            xp.arange(self.max_users, device=device) < k[..., None], dtype=xp.float32
+        )
+        antenna_mask = xp.asarray(
+            xp.arange(self.max_antennas, device=device) < n[..., None], dtype=xp.float32
+        )
         snr_db = uniform(rng, batch_shape, *self.snr_db)
         task_ids = xp.asarray([TASKS.index(u) for u in self.utilities], device=device)
         task = task_ids[integers(rng, batch_shape, len(self.utilities))]

@@ -58,11 +58,21 @@ class MisoVectorEnv(gym.vector.VectorEnv):
     ) -> None:
         if not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
-        if max_episode_steps is not None and (not isinstance(max_episode_steps, int) or max_episode_steps < 1):
-            raise ValueError(f"max_episode_steps must be None or a positive integer, got {max_episode_steps!r}")
+        if max_episode_steps is not None and (
+            not isinstance(max_episode_steps, int) or max_episode_steps < 1
+        ):
+            raise ValueError(
+                f"max_episode_steps must be None or a positive integer, got {max_episode_steps!r}"
+            )
         if render_mode is not None:
-            raise ValueError(f"render_mode must be None for the vector environment, got {render_mode!r}")
-        self.num_envs, self.max_episode_steps, self.device = num_envs, max_episode_steps, torch.device(device)
+            raise ValueError(
+                f"render_mode must be None for the vector environment, got {render_mode!r}"
+            )
+        self.num_envs, self.max_episode_steps, self.device = (
+            num_envs,
+            max_episode_steps,
+            torch.device(device),
+        )
         self.render_mode = None
         self.scenario = Scenario.from_kwargs(**kwargs)
         self.layout = Layout(self.scenario.max_users, self.scenario.max_antennas)
@@ -76,7 +86,9 @@ class MisoVectorEnv(gym.vector.VectorEnv):
         self._full_power = _FULL_POWER.to(self.device)
         self._padded = self.scenario.padded
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
         if seed is not None or self._generator is None:
             self._generator = torch.Generator(self.device)
@@ -88,8 +100,14 @@ class MisoVectorEnv(gym.vector.VectorEnv):
         if self._episode is None:
             raise RuntimeError("call reset() before step()")
         ep, scenario = self._episode, self.scenario
-        actions = torch.as_tensor(check_action(actions, self.layout, (self.num_envs,), np.float32), device=self.device)
-        full_power = self._full_power[ep.task] if len(scenario.utilities) > 1 else self._full_power[ep.task[0]].item()
+        actions = torch.as_tensor(
+            check_action(actions, self.layout, (self.num_envs,), np.float32), device=self.device
+        )
+        full_power = (
+            self._full_power[ep.task]
+            if len(scenario.utilities) > 1
+            else self._full_power[ep.task[0]].item()
+        )
         mask = ep.beam_mask if self._padded else None
         W = self.layout.action_to_beamformer(actions, ep.power, full_power=full_power, mask=mask)
         metrics = score(
@@ -121,7 +139,9 @@ class MisoVectorEnv(gym.vector.VectorEnv):
 
     def _start_episodes(self) -> np.ndarray:
         self._episode = ep = self.scenario.draw(self._generator, (self.num_envs,))
-        self._context = self.layout.pack_context(ep.snr_db, ep.user_mask, ep.antenna_mask, ep.weights, ep.task)
+        self._context = self.layout.pack_context(
+            ep.snr_db, ep.user_mask, ep.antenna_mask, ep.weights, ep.task
+        )
         self._steps = 0
         self._set_channels(*self.tracker.reset(self._generator, (self.num_envs,)))
         return self._observation()
@@ -137,7 +157,15 @@ class MisoVectorEnv(gym.vector.VectorEnv):
 
     def _episode_info(self) -> dict[str, np.ndarray]:
         ep = self._episode
-        fields = ("num_users", "num_antennas", "snr_db", "task", "weights", "user_mask", "antenna_mask")
+        fields = (
+            "num_users",
+            "num_antennas",
+            "snr_db",
+            "task",
+            "weights",
+            "user_mask",
+            "antenna_mask",
+        )
         return {name: _numpy(getattr(ep, name)) for name in fields}
 
 

@@ -11,20 +11,28 @@ import numpy as np
 import beamgym
 
 
-def mrt_action(obs: np.ndarray, layout: beamgym.Layout, power: float) -> np.ndarray:
+def mrt_policy(env: gym.Env, obs: np.ndarray) -> np.ndarray:
     """Maximum-ratio transmission from the observed channel estimate: W = H^H, scaled to P."""
-    H = layout.unpack_observation(obs)["channel"]
-    W = beamgym.project_power(H.conj().T, power, full_power=True)
+    layout, scenario = env.unwrapped.layout, env.unwrapped.scenario
+    fields = layout.unpack_observation(obs)
+    power = scenario.noise_power * 10 ** (fields["snr_db"] / 10)
+    W = beamgym.project_power(fields["channel"].conj().T, power, full_power=True)
     return layout.beamformer_to_action(W, power).astype(np.float32)
 
 
+def random_policy(env: gym.Env, obs: np.ndarray) -> np.ndarray:
+    return env.action_space.sample()
+
+
 def mean_reward(env: gym.Env, policy, episodes: int = 20) -> float:
+    """Mean reward of ``policy(env, obs)`` over seeded episodes 0, 1, ..."""
+    env.action_space.seed(0)
     rewards = []
     for seed in range(episodes):
-        obs, info = env.reset(seed=seed)
+        obs, _ = env.reset(seed=seed)
         done = False
         while not done:
-            obs, reward, terminated, truncated, info = env.step(policy(obs, info))
+            obs, reward, terminated, truncated, _ = env.step(policy(env, obs))
             rewards.append(reward)
             done = terminated or truncated
     return float(np.mean(rewards))
@@ -34,12 +42,9 @@ def main() -> None:
     print(f"{'env id':<28} {'utility':<20} {'random':>9} {'MRT':>9}")
     for env_id in beamgym.ENV_IDS:
         env = gym.make(env_id)
-        layout = env.unwrapped.layout
-        env.action_space.seed(0)
-        power = env.unwrapped.scenario.noise_power * 10 ** (env.unwrapped.scenario.snr_db[0] / 10)
-        random_score = mean_reward(env, lambda obs, info: env.action_space.sample())
-        mrt_score = mean_reward(env, lambda obs, info: mrt_action(obs, layout, power))
-        print(f"{env_id:<28} {str(env.spec.kwargs['utility'])[:20]:<20} {random_score:>9.3f} {mrt_score:>9.3f}")
+        name = str(env.spec.kwargs["utility"])[:20]
+        scores = [mean_reward(env, policy) for policy in (random_policy, mrt_policy)]
+        print(f"{env_id:<28} {name:<20} {scores[0]:>9.3f} {scores[1]:>9.3f}")
 
 
 if __name__ == "__main__":

@@ -55,7 +55,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     kwargs = {"num_users": args.num_users, "num_antennas": args.num_antennas}
 
-    print(f"{args.env_id} K={args.num_users} N={args.num_antennas}, torch threads {torch.get_num_threads()}")
+    print(
+        f"{args.env_id} K={args.num_users} N={args.num_antennas}, torch threads {torch.get_num_threads()}"
+    )
     single = single_env_rate(args.env_id, kwargs, args.single_steps)
     print(f"single env (gym.make, wrappers on):   {single:>12,.0f} steps/s")
     for num_envs in args.num_envs:

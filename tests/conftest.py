@@ -13,4 +13,3 @@ def rng() -> np.random.Generator:
 @pytest.fixture
 def torch_rng() -> torch.Generator:
     return torch.Generator().manual_seed(1234)
-

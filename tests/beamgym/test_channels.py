@@ -23,26 +23,14 @@ from beamgym.channels import (
     make_channel,
     ula_response,
 )
+from tests.problems import SIGMAS, as_numpy, assert_mean_close
 
 K, N = 3, 5
-SIGMAS = 6.0
 GAUSSIAN = ["rayleigh", "correlated", "rician", "sparse", "cell"]
 BACKENDS = {
     "numpy": (np.random.default_rng, np.ndarray, np.complex128),
     "torch": (lambda seed: torch.Generator().manual_seed(seed), torch.Tensor, torch.complex64),
 }
-
-
-def as_numpy(x) -> np.ndarray:
-    return x.numpy().astype(np.complex128) if isinstance(x, torch.Tensor) else np.asarray(x)
-
-
-def assert_mean_close(samples, expected, sigmas: float = SIGMAS) -> None:
-    """The mean of i.i.d. ``samples`` equals ``expected`` within ``sigmas`` standard errors."""
-    x = np.asarray(samples).ravel()
-    mean = x.mean()
-    stderr = math.sqrt(np.mean(np.abs(x - mean) ** 2) / x.size)
-    assert abs(mean - expected) <= sigmas * stderr + 1e-12, (mean, expected, stderr)
 
 
 def unit_power_scatter(model, state) -> np.ndarray:

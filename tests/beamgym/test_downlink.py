@@ -28,7 +28,9 @@ def test_zero_forcing_nulls_interference(rng):
     off_diagonal = gains * (1 - np.eye(4))
     assert np.max(off_diagonal) < 1e-20 * np.max(gains)
     # without interference the SINR is the received signal power over the noise
-    np.testing.assert_allclose(sinr(H, zero_forcing(H, 10.0), 2.0), np.diagonal(gains, 0, -2, -1) / 2.0, rtol=1e-10)
+    np.testing.assert_allclose(
+        sinr(H, zero_forcing(H, 10.0), 2.0), np.diagonal(gains, 0, -2, -1) / 2.0, rtol=1e-10
+    )
 
 
 def test_sinr_matches_a_per_user_loop(rng):
@@ -43,7 +45,9 @@ def test_sinr_matches_a_per_user_loop(rng):
 def test_permuting_users_permutes_rates(rng):
     H, W = random_problem(rng, (8,), users=5, antennas=5)
     perm = rng.permutation(5)
-    np.testing.assert_allclose(rates(H[..., perm, :], W[..., perm], 1.0), rates(H, W, 1.0)[..., perm], rtol=1e-12)
+    np.testing.assert_allclose(
+        rates(H[..., perm, :], W[..., perm], 1.0), rates(H, W, 1.0)[..., perm], rtol=1e-12
+    )
 
 
 def test_rates_do_not_depend_on_the_phase_of_each_beamformer(rng):
@@ -55,7 +59,9 @@ def test_rates_do_not_depend_on_the_phase_of_each_beamformer(rng):
 def test_power_projection_meets_the_budget_exactly(rng):
     _, W = random_problem(rng, (100,), users=4, antennas=8)
     power = rng.uniform(0.1, 100, 100)
-    np.testing.assert_allclose(transmit_power(project_power(W, power, full_power=True)), power, rtol=1e-12)
+    np.testing.assert_allclose(
+        transmit_power(project_power(W, power, full_power=True)), power, rtol=1e-12
+    )
     ball = project_power(W * 1e-3, power)  # already inside the ball: unchanged
     np.testing.assert_allclose(ball, W * 1e-3)
     outside = project_power(W * 1e3, power)

@@ -107,7 +107,9 @@ def test_observation_carries_the_channel_estimate_of_the_next_block():
     layout = Layout(3, 4)
     obs, _ = env.reset(seed=0)
     _, _, _, _, info = env.step(env.action_space.sample())
-    np.testing.assert_allclose(layout.unpack_observation(obs)["channel"], info["channel"], atol=1e-6)
+    np.testing.assert_allclose(
+        layout.unpack_observation(obs)["channel"], info["channel"], atol=1e-6
+    )
 
 
 def test_beamformer_to_action_round_trips_through_the_environment(rng):
@@ -117,7 +119,9 @@ def test_beamformer_to_action_round_trips_through_the_environment(rng):
     W *= np.sqrt(3.0 / transmit_power(W))  # a feasible beamformer below the budget of 10
     action = Layout(3, 4).beamformer_to_action(W, 10.0)
     assert np.all(np.abs(action) <= 1)
-    np.testing.assert_allclose(env.step(action.astype(np.float32))[4]["beamformer"], W, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        env.step(action.astype(np.float32))[4]["beamformer"], W, rtol=1e-5, atol=1e-6
+    )
 
 
 def test_multitask_announces_the_utility_it_pays():
@@ -126,7 +130,10 @@ def test_multitask_announces_the_utility_it_pays():
     for seed in range(40):
         obs, info = env.reset(seed=seed)
         task = Layout(4, 8).unpack_observation(obs)["task"]
-        assert task.sum() == 1 and list(ENV_IDS["MISO-MultiTask-v0"]["utility"])[int(task.argmax())] == info["utility"]
+        assert (
+            task.sum() == 1
+            and list(ENV_IDS["MISO-MultiTask-v0"]["utility"])[int(task.argmax())] == info["utility"]
+        )
         seen.add(info["utility"])
     assert seen == set(ENV_IDS["MISO-MultiTask-v0"]["utility"])
 
@@ -136,7 +143,10 @@ def test_ansi_render_shows_one_row_per_user():
     env.reset(seed=0)
     env.step(env.action_space.sample())
     table = env.render()
-    assert "SINR" in table and len([line for line in table.splitlines() if line.strip()[:1].isdigit()]) == 3
+    assert (
+        "SINR" in table
+        and len([line for line in table.splitlines() if line.strip()[:1].isdigit()]) == 3
+    )
 
 
 @pytest.mark.parametrize(
@@ -169,7 +179,9 @@ def test_invalid_configuration_names_the_parameter(kwargs, names):
         gym.make("MISO-SumRate-v0", **kwargs)
 
 
-@pytest.mark.parametrize("bad", [np.zeros(3), np.full(64, np.nan), np.full(64, np.inf)], ids=["shape", "nan", "inf"])
+@pytest.mark.parametrize(
+    "bad", [np.zeros(3), np.full(64, np.nan), np.full(64, np.inf)], ids=["shape", "nan", "inf"]
+)
 def test_invalid_action_raises_instead_of_a_nan_reward(bad):
     env = gym.make("MISO-SumRate-v0")
     env.reset(seed=0)
@@ -187,8 +199,14 @@ def test_stable_baselines3_learns_on_the_unchanged_env(algo):
     import stable_baselines3
 
     env = gym.make("MISO-SumRate-v0")
-    kwargs = {"n_steps": 32, "batch_size": 32} if algo == "PPO" else {"learning_starts": 16, "batch_size": 16}
-    model = getattr(stable_baselines3, algo)("MlpPolicy", env, policy_kwargs={"net_arch": [16]}, seed=0, **kwargs)
+    kwargs = (
+        {"n_steps": 32, "batch_size": 32}
+        if algo == "PPO"
+        else {"learning_starts": 16, "batch_size": 16}
+    )
+    model = getattr(stable_baselines3, algo)(
+        "MlpPolicy", env, policy_kwargs={"net_arch": [16]}, seed=0, **kwargs
+    )
     model.learn(64)
     action, _ = model.predict(env.reset(seed=0)[0], deterministic=True)
     assert env.action_space.contains(action)

@@ -9,24 +9,12 @@ import torch
 
 from beamgym.channels import CellChannel, RayleighChannel
 from beamgym.fading import ChannelTracker, jakes_correlation
+from tests.problems import as_numpy, assert_mean_close
 
-SIGMAS = 6.0
 BACKENDS = {
     "numpy": np.random.default_rng,
     "torch": lambda seed: torch.Generator().manual_seed(seed),
 }
-
-
-def as_numpy(x) -> np.ndarray:
-    return x.numpy().astype(np.complex128) if isinstance(x, torch.Tensor) else np.asarray(x)
-
-
-def assert_mean_close(samples, expected, sigmas: float = SIGMAS) -> None:
-    """The mean of i.i.d. ``samples`` equals ``expected`` within ``sigmas`` standard errors."""
-    x = np.asarray(samples).ravel()
-    mean = x.mean()
-    stderr = math.sqrt(np.mean(np.abs(x - mean) ** 2) / x.size)
-    assert abs(mean - expected) <= sigmas * stderr + 1e-12, (mean, expected, stderr)
 
 
 def run(tracker, rng, batch_shape, steps):

@@ -11,7 +11,9 @@ from beamgym.utilities import RATE_FLOOR, UTILITIES, get_utility, score, utility
 from tests.problems import random_problem
 
 
-def reference(name: str, r: np.ndarray, weights: np.ndarray, power: float, eta: float, pc: float) -> float:
+def reference(
+    name: str, r: np.ndarray, weights: np.ndarray, power: float, eta: float, pc: float
+) -> float:
     """Each utility written out with Python loops, independently of the package."""
     values = {
         "sum_rate": sum(r),
@@ -28,7 +30,9 @@ def test_utility_matches_its_definition(rng, name):
     H, W = random_problem(rng, (), users=4, antennas=4)
     r, weights = rates(H, W, 1.0), rng.uniform(0, 2, 4)
     power = float(transmit_power(W))
-    got = utility(name, r, weights=weights, power_used=power, amplifier_efficiency=0.3, circuit_power=2.0)
+    got = utility(
+        name, r, weights=weights, power_used=power, amplifier_efficiency=0.3, circuit_power=2.0
+    )
     assert got == pytest.approx(reference(name, r, weights, power, 0.3, 2.0), rel=1e-12)
 
 
@@ -38,7 +42,9 @@ def test_masked_users_are_ignored(rng, name):
     r, weights = rates(H, W, 1.0), rng.uniform(0, 2, 4)
     kwargs = {"power_used": float(transmit_power(W))}
     padded = np.concatenate([r[:3], [0.0]])
-    masked = utility(name, padded, user_mask=np.array([1, 1, 1, 0]), weights=np.append(weights[:3], 0), **kwargs)
+    masked = utility(
+        name, padded, user_mask=np.array([1, 1, 1, 0]), weights=np.append(weights[:3], 0), **kwargs
+    )
     assert masked == pytest.approx(utility(name, r[:3], weights=weights[:3], **kwargs), rel=1e-12)
 
 
@@ -47,7 +53,9 @@ def test_utilities_are_batched_and_differentiable(rng, name):
     H, W = random_problem(rng, (5,), users=3, antennas=4)
     W = torch.from_numpy(W).requires_grad_(True)
     r = rates(torch.from_numpy(H), W, 1.0)
-    values = utility(name, r, weights=torch.ones(3, dtype=torch.float64), power_used=transmit_power(W))
+    values = utility(
+        name, r, weights=torch.ones(3, dtype=torch.float64), power_used=transmit_power(W)
+    )
     assert values.shape == (5,)
     values.sum().backward()
     assert torch.isfinite(W.grad).all()

@@ -40,13 +40,20 @@ def test_reward_is_the_utility_of_the_reported_channel_and_beamformer(env_id, kw
         k, n = info["num_users"][b], info["num_antennas"][b]
         H = info["channel"][b].astype(np.complex128)
         W = info["beamformer"][b].astype(np.complex128)
-        assert np.all(H[k:] == 0) and np.all(H[:, n:] == 0) and np.all(W[n:] == 0) and np.all(W[:, k:] == 0)
+        assert (
+            np.all(H[k:] == 0)
+            and np.all(H[:, n:] == 0)
+            and np.all(W[n:] == 0)
+            and np.all(W[:, k:] == 0)
+        )
         H, W = H[:k, :n], W[:n, :k]
         gains = np.abs(H @ W) ** 2
         rates = np.log2(1 + np.diag(gains) / (gains.sum(axis=1) - np.diag(gains) + 1.0))
         np.testing.assert_allclose(info["rates"][b, :k], rates, rtol=1e-4, atol=1e-6)
         name = TASKS[info["task"][b]]
-        expected = utility(name, rates, weights=info["weights"][b, :k], power_used=np.sum(np.abs(W) ** 2))
+        expected = utility(
+            name, rates, weights=info["weights"][b, :k], power_used=np.sum(np.abs(W) ** 2)
+        )
         assert rewards[b] == pytest.approx(float(expected), rel=1e-4, abs=1e-6)
 
 
@@ -54,7 +61,9 @@ def test_seeded_reset_reproduces_the_batch():
     def trace(seed):
         envs = make("MISO-MultiTask-v0", num_users=(2, 4))
         obs, _ = envs.reset(seed=seed)
-        actions = np.random.default_rng(seed).uniform(-1, 1, envs.action_space.shape).astype(np.float32)
+        actions = (
+            np.random.default_rng(seed).uniform(-1, 1, envs.action_space.shape).astype(np.float32)
+        )
         return [obs, *envs.step(actions)[:2]]
 
     for a, b in zip(trace(5), trace(5), strict=True):
@@ -72,7 +81,9 @@ def test_episodes_truncate_together_and_autoreset_in_the_same_step():
         assert not terminated.any()
         assert truncated.all() == (step == MAX_EPISODE_STEPS)
     np.testing.assert_array_equal(info["_final_obs"], True)
-    assert not np.array_equal(info["final_obs"], previous) and not np.array_equal(info["final_obs"], obs)
+    assert not np.array_equal(info["final_obs"], previous) and not np.array_equal(
+        info["final_obs"], obs
+    )
 
 
 def test_invalid_actions_raise():
@@ -84,7 +95,10 @@ def test_invalid_actions_raise():
         envs.step(np.full((2, 64), np.nan, dtype=np.float32))
 
 
-@pytest.mark.parametrize(("kwargs", "name"), [({"num_envs": 0}, "num_envs"), ({"max_episode_steps": 0}, "max_episode_steps")])
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [({"num_envs": 0}, "num_envs"), ({"max_episode_steps": 0}, "max_episode_steps")],
+)
 def test_invalid_vector_arguments_raise(kwargs, name):
     with pytest.raises(ValueError, match=name):
         MisoVectorEnv(**kwargs)
