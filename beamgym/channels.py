@@ -30,6 +30,7 @@ import torch
 
 from beamgym.arrays import Array, namespace
 from beamgym.channel_files import load_channels
+from beamgym.checks import check_count, check_number
 from beamgym.sampling import Generator, complex_normal, integers, normal, uniform
 
 
@@ -47,15 +48,6 @@ def _constant(x: np.ndarray, like: Array) -> Array:
         dtype = like.dtype if x.dtype.kind == "c" else like.real.dtype
         return torch.as_tensor(x, device=like.device).to(dtype)
     return x
-
-
-def _check_range(name: str, value: float, low: float, high: float, *, closed: bool = True) -> None:
-    number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if not (number and (low <= value <= high if closed else low <= value < high)):
-        bracket = "]" if closed else ")"
-        raise ValueError(
-            f"{name} must be a finite number in [{low}, {high}{bracket}, got {value!r}"
-        )
 
 
 def ula_response(angles: Array, num_antennas: int) -> Array:
@@ -81,9 +73,8 @@ class ChannelModel:
     """
 
     def __init__(self, num_users: int, num_antennas: int) -> None:
-        for name, value in (("num_users", num_users), ("num_antennas", num_antennas)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_count("num_users", num_users)
+        check_count("num_antennas", num_antennas)
         self.num_users = num_users
         self.num_antennas = num_antennas
 
@@ -120,7 +111,7 @@ class GaussianChannel(ChannelModel):
 
     def __init__(self, num_users: int, num_antennas: int, time_correlation: float = 0.0) -> None:
         super().__init__(num_users, num_antennas)
-        _check_range("time_correlation", time_correlation, 0.0, 1.0, closed=False)
+        check_number("time_correlation", time_correlation, 0.0, 1.0, closed=False)
         self.time_correlation = float(time_correlation)
 
     @property
@@ -171,7 +162,7 @@ class CorrelatedChannel(GaussianChannel):
         time_correlation: float = 0.0,
     ) -> None:
         super().__init__(num_users, num_antennas, time_correlation)
-        _check_range("correlation", correlation, 0.0, 1.0, closed=False)
+        check_number("correlation", correlation, 0.0, 1.0, closed=False)
         self.correlation = float(correlation)
         idx = np.arange(num_antennas)
         self.covariance = self.correlation ** np.abs(idx[:, None] - idx[None, :])
@@ -201,7 +192,7 @@ class RicianChannel(GaussianChannel):
         time_correlation: float = 0.0,
     ) -> None:
         super().__init__(num_users, num_antennas, time_correlation)
-        _check_range("k_factor_db", k_factor_db, -100.0, 100.0)
+        check_number("k_factor_db", k_factor_db, -100.0, 100.0)
         self.k_factor_db = float(k_factor_db)
         kappa = 10.0 ** (self.k_factor_db / 10.0)
         self._los_amplitude = math.sqrt(kappa / (kappa + 1.0))
@@ -244,10 +235,9 @@ class SparseChannel(GaussianChannel):
         time_correlation: float = 0.0,
     ) -> None:
         super().__init__(num_users, num_antennas, time_correlation)
-        for name, value in (("clusters", clusters), ("rays", rays)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        _check_range("angle_spread_deg", angle_spread_deg, 0.0, 90.0)
+        check_count("clusters", clusters)
+        check_count("rays", rays)
+        check_number("angle_spread_deg", angle_spread_deg, 0.0, 90.0)
         self.clusters, self.rays = clusters, rays
         self.angle_spread_deg = float(angle_spread_deg)
 
@@ -294,10 +284,10 @@ class CellChannel(GaussianChannel):
         time_correlation: float = 0.0,
     ) -> None:
         super().__init__(num_users, num_antennas, time_correlation)
-        _check_range("cell_radius_m", cell_radius_m, 1e-3, 1e7)
-        _check_range("min_distance_m", min_distance_m, 1e-6, cell_radius_m, closed=False)
-        _check_range("path_loss_exponent", path_loss_exponent, 0.0, 10.0)
-        _check_range("shadowing_db", shadowing_db, 0.0, 30.0)
+        check_number("cell_radius_m", cell_radius_m, 1e-3, 1e7)
+        check_number("min_distance_m", min_distance_m, 1e-6, cell_radius_m, closed=False)
+        check_number("path_loss_exponent", path_loss_exponent, 0.0, 10.0)
+        check_number("shadowing_db", shadowing_db, 0.0, 30.0)
         self.cell_radius_m, self.min_distance_m = float(cell_radius_m), float(min_distance_m)
         self.path_loss_exponent, self.shadowing_db = float(path_loss_exponent), float(shadowing_db)
 

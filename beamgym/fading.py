@@ -17,6 +17,7 @@ import torch
 
 from beamgym.arrays import Array, namespace
 from beamgym.channels import ChannelModel, ChannelState
+from beamgym.checks import check_count, check_number
 from beamgym.sampling import Generator, complex_normal
 
 J0_FIRST_ZERO = 2.404825557695773
@@ -31,9 +32,8 @@ def jakes_correlation(doppler_hz: float, block_duration_s: float) -> float:
     around zero and a first-order Gauss-Markov process no longer describes the channel, so
     such settings raise ``ValueError`` (use ``time_correlation=0``, i.i.d. blocks, instead).
     """
-    for name, value in (("doppler_hz", doppler_hz), ("block_duration_s", block_duration_s)):
-        if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
-            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    check_number("doppler_hz", doppler_hz, 0.0, math.inf)
+    check_number("block_duration_s", block_duration_s, 0.0, math.inf)
     x = 2 * math.pi * doppler_hz * block_duration_s
     if x >= J0_FIRST_ZERO:
         raise ValueError(
@@ -59,10 +59,8 @@ class ChannelTracker:
     """
 
     def __init__(self, model: ChannelModel, csi_nmse: float = 0.0, csi_delay: int = 0) -> None:
-        if not (isinstance(csi_nmse, int | float) and math.isfinite(csi_nmse) and csi_nmse >= 0):
-            raise ValueError(f"csi_nmse must be a finite number >= 0, got {csi_nmse!r}")
-        if not isinstance(csi_delay, int) or isinstance(csi_delay, bool) or csi_delay < 0:
-            raise ValueError(f"csi_delay must be an integer >= 0, got {csi_delay!r}")
+        check_number("csi_nmse", csi_nmse, 0.0, math.inf)
+        check_count("csi_delay", csi_delay, minimum=0)
         self.model, self.csi_nmse, self.csi_delay = model, float(csi_nmse), csi_delay
         self._state: ChannelState | None = None
         self._history: deque[tuple[Array, Array | float]] = deque(maxlen=csi_delay + 1)

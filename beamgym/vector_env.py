@@ -10,6 +10,7 @@ import torch
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
+from beamgym.checks import check_count
 from beamgym.env import action_space, check_action, observation_space
 from beamgym.layout import TASKS, Layout
 from beamgym.scenario import Episode, Scenario
@@ -56,8 +57,7 @@ class MisoVectorEnv(gym.vector.VectorEnv):
         render_mode: str | None = None,
         **kwargs: Any,
     ) -> None:
-        if not isinstance(num_envs, int) or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+        check_count("num_envs", num_envs)
         if max_episode_steps is not None and (
             not isinstance(max_episode_steps, int) or max_episode_steps < 1
         ):
