@@ -4,7 +4,7 @@ Every formula in beamgym is written once and runs on NumPy arrays (the single en
 where per-call overhead dominates) and on torch tensors (the vector environment and the
 learned solvers, where autograd and batching matter). The code restricts itself to the names
 that NumPy >= 2 and torch share with the same meaning: the array methods ``.sum(axis=...)``,
-``.diagonal(0, -2, -1)``, ``.clip(lo, hi)``, ``.swapaxes``, ``.real``, ``.imag``, ``.reshape`` and ``@``, and the
+``.diagonal(0, -2, -1)``, ``.swapaxes``, ``.real``, ``.imag``, ``.reshape`` and ``@``, and the
 module functions ``log2``, ``log``, ``sqrt``, ``where``, ``amin``, ``concatenate``. The methods
 are preferred on hot paths: NumPy's module-level reductions cost twice as much per call.
 
@@ -55,6 +55,27 @@ def to_complex(x: Array) -> Array:
 def abs2(x: Array) -> Array:
     """``|x|^2`` elementwise, real; as ``Re(x conj(x))`` it is cheap and has a finite gradient at 0."""
     return (x * x.conj()).real
+
+
+def squared_norm(x: Array) -> Array:
+    """``||x||_F^2`` over the last two axes: complex ``[..., M, L]`` -> real ``[...]``.
+
+    On torch this sums the squares of the real view, which is 2-3x faster than summing
+    ``abs2(x)`` for batches of small matrices (one reduction over contiguous floats).
+    """
+    if isinstance(x, torch.Tensor):
+        return torch.view_as_real(x).square().sum(dim=(-3, -2, -1))
+    return abs2(x).sum(axis=(-2, -1))
+
+
+def at_least(x: Array, low: float) -> Array:
+    """``max(x, low)`` elementwise (NumPy's ``clip`` method costs a Python-level wrapper call)."""
+    return x.clamp_min(low) if isinstance(x, torch.Tensor) else np.maximum(x, low)
+
+
+def at_most(x: Array, high: float) -> Array:
+    """``min(x, high)`` elementwise."""
+    return x.clamp_max(high) if isinstance(x, torch.Tensor) else np.minimum(x, high)
 
 
 def transpose(x: Array) -> Array:

@@ -11,7 +11,7 @@ Conventions (``DESIGN.md``), used by every formula, test and solver in the proje
 
 from __future__ import annotations
 
-from beamgym.arrays import Array, abs2, namespace
+from beamgym.arrays import Array, abs2, at_most, namespace, squared_norm
 
 POWER_EPS = 1e-30
 """Added to ``||W||_F^2`` in the power projection: an all-zero beamformer stays zero, not NaN."""
@@ -62,7 +62,7 @@ def rates(H: Array, W: Array, noise_power: Array | float = 1.0) -> Array:
 
 def transmit_power(W: Array) -> Array:
     """Total transmit power ``||W||_F^2``: complex ``[..., N, K]`` -> real ``[...]``."""
-    return abs2(W).sum(axis=(-2, -1))
+    return squared_norm(W)
 
 
 def project_power(W: Array, power: Array | float, *, full_power: bool | Array = False) -> Array:
@@ -88,7 +88,7 @@ def project_power(W: Array, power: Array | float, *, full_power: bool | Array = 
     used = transmit_power(W)
     scale = xp.sqrt(power / (used + POWER_EPS))
     if isinstance(full_power, bool):
-        scale = scale if full_power else scale.clip(None, 1.0)
+        scale = scale if full_power else at_most(scale, 1.0)
     else:
-        scale = xp.where(full_power, scale, scale.clip(None, 1.0))
+        scale = xp.where(full_power, scale, at_most(scale, 1.0))
     return W * scale[..., None, None]

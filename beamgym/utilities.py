@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from beamgym.arrays import Array, namespace
+from beamgym.arrays import Array, at_least, namespace
 from beamgym.downlink import rate_from_sinr, sinr, transmit_power
 
 DEFAULT_AMPLIFIER_EFFICIENCY = 0.39
@@ -66,7 +66,7 @@ def min_rate(rates: Array, *, user_mask: Array | None = None, **_: object) -> Ar
 def proportional_fair(rates: Array, *, user_mask: Array | None = None, **_: object) -> Array:
     """``sum_k ln(max(R_k, RATE_FLOOR))`` over active users (natural log)."""
     xp = namespace(rates)
-    return _active(xp.log(rates.clip(RATE_FLOOR, None)), user_mask).sum(axis=-1)
+    return _active(xp.log(at_least(rates, RATE_FLOOR)), user_mask).sum(axis=-1)
 
 
 def energy_efficiency(

@@ -103,13 +103,10 @@ class MisoVectorEnv(gym.vector.VectorEnv):
         actions = torch.as_tensor(
             check_action(actions, self.layout, (self.num_envs,), np.float32), device=self.device
         )
-        full_power = (
-            self._full_power[ep.task]
-            if len(scenario.utilities) > 1
-            else self._full_power[ep.task[0]].item()
-        )
         mask = ep.beam_mask if self._padded else None
-        W = self.layout.action_to_beamformer(actions, ep.power, full_power=full_power, mask=mask)
+        W = self.layout.action_to_beamformer(
+            actions, ep.power, full_power=self._episode_full_power, mask=mask
+        )
         metrics = score(
             self._channel,
             W,
@@ -143,6 +140,21 @@ class MisoVectorEnv(gym.vector.VectorEnv):
             ep.snr_db, ep.user_mask, ep.antenna_mask, ep.weights, ep.task
         )
         self._steps = 0
+        self._episode_full_power = (  # a plain bool when every copy has the same utility
+            self._full_power[ep.task]
+            if len(self.scenario.utilities) > 1
+            else UTILITIES[self.scenario.utilities[0]].full_power
+        )
+        fields = (
+            "num_users",
+            "num_antennas",
+            "snr_db",
+            "task",
+            "weights",
+            "user_mask",
+            "antenna_mask",
+        )
+        self._episode_arrays = {name: _numpy(getattr(ep, name)) for name in fields}
         self._set_channels(*self.tracker.reset(self._generator, (self.num_envs,)))
         return self._observation()
 
@@ -156,17 +168,8 @@ class MisoVectorEnv(gym.vector.VectorEnv):
         return _numpy(self.layout.pack_observation(self._estimate, self._context))
 
     def _episode_info(self) -> dict[str, np.ndarray]:
-        ep = self._episode
-        fields = (
-            "num_users",
-            "num_antennas",
-            "snr_db",
-            "task",
-            "weights",
-            "user_mask",
-            "antenna_mask",
-        )
-        return {name: _numpy(getattr(ep, name)) for name in fields}
+        """The per-episode info entries, fresh copies (converted once per episode)."""
+        return {name: value.copy() for name, value in self._episode_arrays.items()}
 
 
 def _numpy(x: torch.Tensor) -> np.ndarray:
