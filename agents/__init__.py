@@ -1,1 +1,15 @@
-"""agents: every way to produce a beamformer behind one contract (in progress, see the issues)."""
+"""agents: every way to produce a beamformer behind one contract.
+
+``agents.make(name, **config)`` builds a :class:`~agents.solver.Solver`;
+``solver.solve(H, power=P)`` maps complex channels ``[B, K, N]`` to feasible beamformers
+``[B, N, K]``. ``agents.available()`` lists the names; :func:`agents.dpc_capacity` is the
+sum-rate ceiling.
+"""
+
+from agents import energy, linear, maxmin, wmmse  # noqa: F401  (registers the solvers)
+from agents.dpc import DPCResult, dpc_capacity
+from agents.problem import Problem
+from agents.registry import available, make, register
+from agents.solver import Solver
+
+__all__ = ["DPCResult", "Problem", "Solver", "available", "dpc_capacity", "make", "register"]

@@ -1,0 +1,112 @@
+"""Closed-form linear precoders: MRT, ZF (equal power and water-filling) and RZF.
+
+Each precoder is a direction matrix plus a power normalisation, and the normalisation changes
+the sum rate by tens of percent (``research/performance.md`` §0, pitfall 1), so every class
+names its own. With ``H [B, K, N]`` and ``H^H`` its conjugate transpose ``[B, N, K]``:
+
+| name | directions | power |
+|---|---|---|
+| ``mrt`` | ``H^H`` | whole matrix scaled to ``||W||_F^2 = P`` |
+| ``zf`` | ``H^H (H H^H)^{-1}`` | unit-norm columns, ``P / K`` each |
+| ``zf-wf`` | ``H^H (H H^H)^{-1}`` | unit-norm columns, sum-rate water-filling |
+| ``rzf`` | ``H^H (H H^H + (K sigma2 / P) I)^{-1}`` | whole matrix scaled to ``||W||_F^2 = P`` |
+
+All are utility-agnostic heuristics: they return the same beamformer whatever the utility.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from agents.problem import Problem
+from agents.registry import register
+from agents.solver import Solver
+from agents.waterfilling import water_filling
+
+
+def scale_to_power(W: torch.Tensor, power: torch.Tensor) -> torch.Tensor:
+    """Scale each ``W [B, N, K]`` so that ``||W||_F^2 = P`` (Frobenius normalisation)."""
+    norm2 = torch.linalg.vector_norm(W, dim=(-2, -1)) ** 2
+    return W * torch.sqrt(power / norm2.clamp_min(torch.finfo(norm2.dtype).tiny))[:, None, None]
+
+
+def zero_forcing_directions(H: torch.Tensor) -> torch.Tensor:
+    """``H^H (H H^H)^{-1}`` ``[B, N, K]``: ``H W = I``, so every user's interference is nulled.
+
+    Raises ``ValueError`` when ``K > N`` (``H H^H`` is singular: no zero-forcing solution).
+    """
+    users, antennas = H.shape[-2:]
+    if users > antennas:
+        raise ValueError(
+            f"zero forcing needs K <= N, got K={users} users and N={antennas} antennas; "
+            "use 'rzf' or 'wmmse' for overloaded systems"
+        )
+    return torch.linalg.solve(H @ H.mH, H).mH
+
+
+def regularized_directions(H: torch.Tensor, regularizer: torch.Tensor) -> torch.Tensor:
+    """``H^H (H H^H + r I)^{-1}`` ``[B, N, K]`` with ``r [B]`` (Peel, Hochwald, Swindlehurst 2005)."""
+    eye = torch.eye(H.shape[-2], dtype=H.dtype, device=H.device)
+    return torch.linalg.solve(H @ H.mH + regularizer[:, None, None] * eye, H).mH
+
+
+def _unit_columns(W: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Columns scaled to unit norm, and their squared norms before scaling ``[B, K]``."""
+    norm2 = torch.linalg.vector_norm(W, dim=-2) ** 2
+    return W / torch.sqrt(norm2)[:, None, :], norm2
+
+
+@register
+class MRT(Solver):
+    """Maximum-ratio transmission ``W = c H^H``, ``c`` such that ``||W||_F^2 = P``.
+
+    Optimal for K = 1: the rate is ``log2(1 + P ||h||^2 / sigma2)``.
+    """
+
+    name = "mrt"
+
+    def _solve(self, problem: Problem) -> torch.Tensor:
+        return scale_to_power(problem.H.mH, problem.power)
+
+
+@register
+class ZF(Solver):
+    """Zero forcing with equal power: unit-norm ZF columns, each with power ``P / K``.
+
+    ``SINR_k = (P / K) / (sigma2 ||w~_k||^2)`` with ``w~_k`` column k of ``H^H (H H^H)^{-1}``.
+    Needs ``K <= N``.
+    """
+
+    name = "zf"
+
+    def _solve(self, problem: Problem) -> torch.Tensor:
+        directions, _ = _unit_columns(zero_forcing_directions(problem.H))
+        return directions * torch.sqrt(problem.power / problem.num_users)[:, None, None]
+
+
+@register
+class ZFWaterFilling(Solver):
+    """Zero forcing with sum-rate water-filling: the best sum rate among ZF precoders.
+
+    With unit-norm ZF columns user k sees the interference-free gain ``1 / ||w~_k||^2``, so
+    ``p_k = (nu - sigma2 ||w~_k||^2)^+`` with ``sum_k p_k = P``. Needs ``K <= N``.
+    """
+
+    name = "zf-wf"
+
+    def _solve(self, problem: Problem) -> torch.Tensor:
+        directions, norm2 = _unit_columns(zero_forcing_directions(problem.H))
+        powers = water_filling(problem.noise_power[:, None] * norm2, problem.power)
+        return directions * torch.sqrt(powers)[:, None, :]
+
+
+@register
+class RZF(Solver):
+    """Regularised zero forcing (MMSE precoder) ``H^H (H H^H + (K sigma2 / P) I)^{-1}``,
+    scaled to ``||W||_F^2 = P`` (Frobenius normalisation). Any K, N."""
+
+    name = "rzf"
+
+    def _solve(self, problem: Problem) -> torch.Tensor:
+        regularizer = problem.num_users * problem.noise_power / problem.power
+        return scale_to_power(regularized_directions(problem.H, regularizer), problem.power)

@@ -1,0 +1,168 @@
+"""A batch of beamforming problems: the channels plus every task parameter, validated once.
+
+Every solver receives a :class:`Problem` whose tensors share one device and one real
+precision, so that algorithms never re-check their input. Conventions are beamgym's
+(``DESIGN.md``): ``H`` complex ``[B, K, N]`` (row k = user k's channel), beamformers
+``W`` complex ``[B, N, K]``, ``||W||_F^2 <= P``, noise power ``sigma2``, linear units.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from beamgym.utilities import DEFAULT_AMPLIFIER_EFFICIENCY, DEFAULT_CIRCUIT_POWER, get_utility
+
+
+@dataclass(frozen=True)
+class Problem:
+    """``B`` problems of the same size ``K x N``.
+
+    Attributes:
+        H: complex ``[B, K, N]``.
+        power: budget ``P`` per problem, real ``[B]``, > 0.
+        noise_power: ``sigma2`` per problem, real ``[B]``, > 0.
+        weights: user weights ``[B, K]``, >= 0 (ones unless given).
+        utility: the utility to optimise (a name in :data:`beamgym.UTILITIES`).
+        amplifier_efficiency, circuit_power: the energy-efficiency power model.
+    """
+
+    H: torch.Tensor
+    power: torch.Tensor
+    noise_power: torch.Tensor
+    weights: torch.Tensor
+    utility: str
+    amplifier_efficiency: float = DEFAULT_AMPLIFIER_EFFICIENCY
+    circuit_power: float = DEFAULT_CIRCUIT_POWER
+
+    @property
+    def batch_size(self) -> int:
+        return self.H.shape[0]
+
+    @property
+    def num_users(self) -> int:
+        return self.H.shape[1]
+
+    @property
+    def num_antennas(self) -> int:
+        return self.H.shape[2]
+
+    def select(self, index: torch.Tensor, users: torch.Tensor, antennas: torch.Tensor) -> Problem:
+        """The sub-problem of samples ``index`` restricted to the given users and antennas."""
+        H = self.H[index][:, users][:, :, antennas]
+        return replace(
+            self,
+            H=H,
+            power=self.power[index],
+            noise_power=self.noise_power[index],
+            weights=self.weights[index][:, users],
+        )
+
+    def to(self, dtype: torch.dtype) -> Problem:
+        """The same problem computed in real precision ``dtype`` (float32 or float64)."""
+        complex_dtype = torch.complex128 if dtype == torch.float64 else torch.complex64
+        return replace(
+            self,
+            H=self.H.to(complex_dtype),
+            power=self.power.to(dtype),
+            noise_power=self.noise_power.to(dtype),
+            weights=self.weights.to(dtype),
+        )
+
+
+def _per_sample(name: str, value: object, batch: int, like: torch.Tensor) -> torch.Tensor:
+    """A positive finite scalar or ``[B]`` array as a real ``[B]`` tensor."""
+    tensor = torch.as_tensor(value, device=like.device)
+    if tensor.is_complex() or tensor.dtype == torch.bool or tensor.shape not in ((), (batch,)):
+        raise ValueError(
+            f"{name} must be a positive number or a real [{batch}] array, got {value!r}"
+        )
+    tensor = tensor.to(like.real.dtype).expand(batch)
+    if not bool(torch.all(torch.isfinite(tensor) & (tensor > 0))):
+        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+    return tensor
+
+
+def _mask(name: str, value: object, shape: tuple[int, int], device: torch.device) -> torch.Tensor:
+    tensor = torch.as_tensor(value, device=device)
+    if tensor.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {tuple(tensor.shape)}")
+    if not bool(torch.all((tensor == 0) | (tensor == 1))):
+        raise ValueError(f"{name} must hold only 0/1 (or bool) entries")
+    if not bool(torch.all(tensor.sum(-1) > 0)):
+        raise ValueError(f"{name} must leave at least one active entry in every sample")
+    return tensor.to(torch.bool)
+
+
+def make_problem(
+    H: object,
+    power: object,
+    noise_power: object = 1.0,
+    *,
+    utility: str,
+    weights: object = None,
+    user_mask: object = None,
+    antenna_mask: object = None,
+    amplifier_efficiency: float = DEFAULT_AMPLIFIER_EFFICIENCY,
+    circuit_power: float = DEFAULT_CIRCUIT_POWER,
+) -> tuple[Problem, torch.Tensor | None, torch.Tensor | None]:
+    """Validate ``solve``'s arguments; returns the problem and the bool masks (or ``None``).
+
+    ``H`` must be a complex ``[B, K, N]`` tensor or array with finite entries; masked entries
+    of ``H`` and ``weights`` are ignored (they may hold anything finite).
+    """
+    if isinstance(H, np.ndarray):
+        H = torch.from_numpy(H)
+    if not isinstance(H, torch.Tensor) or not H.is_complex() or H.ndim != 3:
+        described = (
+            f"{type(H).__name__} {tuple(H.shape)} {H.dtype}"
+            if hasattr(H, "shape")
+            else type(H).__name__
+        )
+        raise ValueError(f"H must be a complex tensor [B, K, N], got {described}")
+    if H.shape[1] < 1 or H.shape[2] < 1 or H.shape[0] < 1:
+        raise ValueError(f"H must have B, K, N >= 1, got shape {tuple(H.shape)}")
+    if not bool(torch.isfinite(torch.view_as_real(H)).all()):
+        raise ValueError("H holds NaN or infinite entries")
+    batch, users, antennas = H.shape
+    get_utility(utility)
+    for name, value in (
+        ("amplifier_efficiency", amplifier_efficiency),
+        ("circuit_power", circuit_power),
+    ):
+        if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    if amplifier_efficiency > 1:
+        raise ValueError(f"amplifier_efficiency must be in (0, 1], got {amplifier_efficiency!r}")
+    if weights is None:
+        weight_tensor = torch.ones(batch, users, dtype=H.real.dtype, device=H.device)
+    else:
+        weight_tensor = torch.as_tensor(weights, device=H.device).to(H.real.dtype)
+        if weight_tensor.shape not in ((users,), (batch, users)):
+            raise ValueError(
+                f"weights must have shape [{users}] or [{batch}, {users}], got {tuple(weight_tensor.shape)}"
+            )
+        if not bool(torch.all(torch.isfinite(weight_tensor) & (weight_tensor >= 0))):
+            raise ValueError("weights must be finite and >= 0")
+        weight_tensor = weight_tensor.expand(batch, users)
+    problem = Problem(
+        H=H,
+        power=_per_sample("power", power, batch, H),
+        noise_power=_per_sample("noise_power", noise_power, batch, H),
+        weights=weight_tensor,
+        utility=utility,
+        amplifier_efficiency=float(amplifier_efficiency),
+        circuit_power=float(circuit_power),
+    )
+    users_active = (
+        None if user_mask is None else _mask("user_mask", user_mask, (batch, users), H.device)
+    )
+    antennas_active = (
+        None
+        if antenna_mask is None
+        else _mask("antenna_mask", antenna_mask, (batch, antennas), H.device)
+    )
+    return problem, users_active, antennas_active

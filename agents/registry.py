@@ -1,0 +1,35 @@
+"""The agent registry: every solver has a name, ``agents.make(name, **config)`` builds it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.solver import Solver
+
+_FACTORIES: dict[str, type[Solver]] = {}
+
+
+def register(cls: type[Solver]) -> type[Solver]:
+    """Class decorator adding a :class:`Solver` subclass under its ``name``."""
+    if not cls.name or cls.name in _FACTORIES:
+        raise ValueError(f"agent name must be new and non-empty, got {cls.name!r}")
+    _FACTORIES[cls.name] = cls
+    return cls
+
+
+def available() -> list[str]:
+    """The registered agent names, sorted."""
+    return sorted(_FACTORIES)
+
+
+def make(name: str, **config: Any) -> Solver:
+    """Build the agent ``name`` with its configuration keywords.
+
+    Unknown names and unknown or invalid configuration keywords raise ``ValueError``.
+    """
+    if name not in _FACTORIES:
+        raise ValueError(f"agent must be one of {available()}, got {name!r}")
+    try:
+        return _FACTORIES[name](**config)
+    except TypeError as error:
+        raise ValueError(f"invalid configuration for agent {name!r}: {error}") from None
