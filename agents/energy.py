@@ -82,25 +82,28 @@ class EnergyEfficiency(Solver):
         }
 
     def _solve(self, problem: Problem) -> torch.Tensor:
-        sum_rate_problem = replace(problem, weights=torch.ones_like(problem.weights))
+        problem = replace(problem, weights=torch.ones_like(problem.weights))  # EE: unweighted rates
         W = initial_beamformer(problem, "rzf")
-        best, best_value = W, _efficiency(problem, W)
-        level = best_value
+        best, best_value = W.clone(), _efficiency(problem, W)
+        level = best_value.clone()
+        active = torch.arange(problem.batch_size, device=W.device)
         for _ in range(self.outer_iterations):
-            ridge = level * math.log(2) / problem.amplifier_efficiency
-            W = run_wmmse(
-                sum_rate_problem,
-                W,
+            part = problem.select(active)
+            ridge = level[active] * math.log(2) / problem.amplifier_efficiency
+            W_part = run_wmmse(
+                part,
+                W[active],
                 max_iterations=self.inner_iterations,
                 tolerance=self.tolerance,
                 ridge=ridge,
             ).W
-            value = _efficiency(problem, W)
-            better = value > best_value
-            best = torch.where(better[:, None, None], W, best)
-            best_value = torch.where(better, value, best_value)
-            consumed = transmit_power(W) / problem.amplifier_efficiency + problem.circuit_power
-            if bool(((value - level) * consumed < self.tolerance).all()):
+            value = _efficiency(part, W_part)
+            better = value > best_value[active]
+            best[active[better]], best_value[active[better]] = W_part[better], value[better]
+            consumed = transmit_power(W_part) / problem.amplifier_efficiency + problem.circuit_power
+            running = (value - level[active]) * consumed >= self.tolerance
+            W[active], level[active] = W_part, value
+            active = active[running]
+            if active.numel() == 0:
                 break
-            level = value
         return best

@@ -50,8 +50,13 @@ class Problem:
     def num_antennas(self) -> int:
         return self.H.shape[2]
 
-    def select(self, index: torch.Tensor, users: torch.Tensor, antennas: torch.Tensor) -> Problem:
-        """The sub-problem of samples ``index`` restricted to the given users and antennas."""
+    def select(
+        self,
+        index: torch.Tensor,
+        users: torch.Tensor | slice = slice(None),
+        antennas: torch.Tensor | slice = slice(None),
+    ) -> Problem:
+        """The sub-problem of samples ``index``, restricted to the given users and antennas."""
         H = self.H[index][:, users][:, :, antennas]
         return replace(
             self,

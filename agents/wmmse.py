@@ -142,7 +142,11 @@ def _transmitter(
 def initial_beamformer(
     problem: Problem, init: str, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """A start ``[B, N, K]`` with ``||W||_F^2 = P``: ``"rzf"``, ``"mrt"`` or ``"random"`` (CN(0, 1))."""
+    """A start ``[B, N, K]`` with ``||W||_F^2 = P``: ``"rzf"``, ``"mrt"`` or ``"random"``.
+
+    ``"random"`` draws one CN(0, 1) matrix from ``generator`` for the whole batch, so that a
+    sample's start, and hence its result, does not depend on the batch it is solved in.
+    """
     H = problem.H
     if init == "rzf":
         directions = regularized_directions(
@@ -150,9 +154,10 @@ def initial_beamformer(
         )
     elif init == "mrt":
         directions = H.mH
-    elif init == "random":
-        shape = (problem.batch_size, problem.num_antennas, problem.num_users)
-        directions = torch.randn(shape, dtype=H.dtype, device=H.device, generator=generator)
+    elif init == "random":  # one draw shared by the batch: a sample's start ignores its batch
+        shape = (problem.num_antennas, problem.num_users)
+        draw = torch.randn(shape, dtype=H.dtype, device=H.device, generator=generator)
+        directions = draw.expand(problem.batch_size, *shape)
     else:
         raise ValueError(f"init must be one of {list(INITS)}, got {init!r}")
     return scale_to_power(directions, problem.power)
