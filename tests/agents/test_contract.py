@@ -107,7 +107,9 @@ def test_unknown_agent_and_config_are_rejected():
 
 def test_a_utility_the_solver_does_not_optimise_is_rejected():
     with pytest.raises(ValueError, match="optimises utility in"):
-        agents.make("wmmse").solve(torch.randn(1, 2, 2, dtype=torch.complex128), power=1.0, utility="min_rate")
+        agents.make("wmmse").solve(
+            torch.randn(1, 2, 2, dtype=torch.complex128), power=1.0, utility="min_rate"
+        )
 
 
 def test_rates_of_every_solver_are_positive_and_finite(name, torch_rng):

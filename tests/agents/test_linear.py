@@ -1,0 +1,79 @@
+"""Closed-form precoders: optimality at K = 1, interference nulling, water-filling."""
+
+import math
+
+import pytest
+import torch
+
+import agents
+from agents.waterfilling import water_filling
+from beamgym.downlink import channel_gains, rates, transmit_power
+
+
+def test_mrt_at_one_user_reaches_the_closed_form(torch_rng):
+    H = torch.randn(50, 1, 6, dtype=torch.complex128, generator=torch_rng)
+    power, noise = 7.0, 0.5
+    W = agents.make("mrt").solve(H, power=power, noise_power=noise)
+    expected = torch.log2(1 + power * (H.abs() ** 2).sum((-1, -2)) / noise)
+    torch.testing.assert_close(rates(H, W, noise)[:, 0], expected)
+
+
+@pytest.mark.parametrize("name", ["zf", "zf-wf"])
+def test_zero_forcing_nulls_interference(name, torch_rng):
+    H = torch.randn(20, 4, 6, dtype=torch.complex128, generator=torch_rng)
+    W = agents.make(name).solve(H, power=10.0)
+    gains = channel_gains(H, W)
+    interference = gains - torch.diag_embed(gains.diagonal(0, -2, -1))
+    assert interference.max() < 1e-20 * gains.max()
+
+
+def test_zf_equal_power_gives_each_user_p_over_k(torch_rng):
+    H = torch.randn(10, 3, 5, dtype=torch.complex128, generator=torch_rng)
+    W = agents.make("zf").solve(H, power=6.0)
+    torch.testing.assert_close(
+        (W.abs() ** 2).sum(-2), torch.full((10, 3), 2.0, dtype=torch.float64)
+    )
+
+
+def test_zero_forcing_rejects_more_users_than_antennas():
+    with pytest.raises(ValueError, match="K <= N"):
+        agents.make("zf").solve(torch.randn(1, 3, 2, dtype=torch.complex128), power=1.0)
+
+
+def test_zf_water_filling_beats_equal_power_and_spends_the_budget(torch_rng):
+    H = torch.randn(200, 4, 4, dtype=torch.complex128, generator=torch_rng)
+    for power in (1.0, 100.0):
+        wf = agents.make("zf-wf").solve(H, power=power)
+        eq = agents.make("zf").solve(H, power=power)
+        assert (rates(H, wf).sum(-1) >= rates(H, eq).sum(-1) - 1e-9).all()
+        torch.testing.assert_close(
+            transmit_power(wf), torch.full((200,), power, dtype=torch.float64)
+        )
+
+
+def test_water_filling_matches_its_optimality_conditions(torch_rng):
+    """KKT: active channels share one level nu = p_k + a_k; inactive ones have a_k >= nu."""
+    a = torch.rand(100, 6, dtype=torch.float64, generator=torch_rng) * 5
+    P = torch.rand(100, dtype=torch.float64, generator=torch_rng) * 4
+    p = water_filling(a, P)
+    torch.testing.assert_close(p.sum(-1), P)
+    level = (p + a)[p > 0]
+    nu = torch.where(p > 0, p + a, math.inf).amin(-1)
+    torch.testing.assert_close(torch.where(p > 0, p + a, nu[:, None]), nu[:, None].expand(-1, 6))
+    assert (a[p == 0] >= nu[:, None].expand(-1, 6)[p == 0] - 1e-12).all() and level.numel() > 0
+
+
+def test_rzf_tends_to_zf_at_high_snr_and_mrt_at_low_snr(torch_rng):
+    H = torch.randn(10, 3, 4, dtype=torch.complex128, generator=torch_rng)
+
+    def direction(W):
+        return W / torch.linalg.vector_norm(W, dim=(-2, -1), keepdim=True)
+
+    zf_frobenius = direction(torch.linalg.solve(H @ H.mH, H).mH)
+    torch.testing.assert_close(
+        direction(agents.make("rzf").solve(H, power=1e9)), zf_frobenius, atol=1e-6, rtol=0
+    )
+    mrt = agents.make("mrt").solve(H, power=1.0)
+    torch.testing.assert_close(
+        direction(agents.make("rzf").solve(H, power=1e-9)), mrt, atol=1e-6, rtol=0
+    )
