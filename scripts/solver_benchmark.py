@@ -1,0 +1,91 @@
+"""Solver cost and quality, run by hand (not a test): ``python scripts/solver_benchmark.py``.
+
+For K = N in ``--sizes`` on i.i.d. CN(0, 1) channels (sigma2 = 1, ``--snr-db``), prints per
+solver: the mean of the utility it optimises, the latency of one channel (batch 1, median of
+``--repeats`` calls) and the time per channel when solving ``--batch`` channels at once, plus
+the DPC bound. The issue's speed goal is the ``wmmse-100`` row (exactly 100 iterations):
+<= 0.5 ms per channel at K = N = 8 and batch 1000 on the 2-core CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+import agents
+from beamgym.downlink import rates, transmit_power
+from beamgym.utilities import utility
+
+ROWS = {  # label: (agent name, config, utility)
+    "mrt": ("mrt", {}, "sum_rate"),
+    "zf": ("zf", {}, "sum_rate"),
+    "zf-wf": ("zf-wf", {}, "sum_rate"),
+    "rzf": ("rzf", {}, "sum_rate"),
+    "wmmse": ("wmmse", {}, "sum_rate"),
+    "wmmse-100": ("wmmse", {"max_iterations": 100, "tolerance": 0.0}, "sum_rate"),
+    "wmmse-best": ("wmmse-best", {}, "sum_rate"),
+    "pf": ("pf", {}, "proportional_fair"),
+    "maxmin": ("maxmin", {}, "min_rate"),
+    "ee": ("ee", {}, "energy_efficiency"),
+}
+
+
+def latency(
+    solver: agents.Solver, H: torch.Tensor, power: float, target: str, repeats: int
+) -> float:
+    """Median wall time of ``repeats`` batch-1 solves, seconds."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        solver.solve(H[:1], power=power, utility=target)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[4, 8, 16])
+    parser.add_argument("--snr-db", type=float, default=15.0)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument(
+        "--best-batch", type=int, default=100, help="batch for wmmse-best (12 starts)"
+    )
+    parser.add_argument("--repeats", type=int, default=20, help="batch-1 calls per latency")
+    parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
+    args = parser.parse_args(argv)
+    power = 10 ** (args.snr_db / 10)
+    print(
+        f"i.i.d. CN(0,1), sigma2 = 1, SNR {args.snr_db} dB, torch threads {torch.get_num_threads()}"
+    )
+    for size in args.sizes:
+        generator = torch.Generator().manual_seed(size)
+        H = torch.randn(args.batch, size, size, dtype=torch.complex128, generator=generator)
+        start = time.perf_counter()
+        bound = agents.dpc_capacity(H, power).capacity.mean().item()
+        dpc_time = (time.perf_counter() - start) / args.batch
+        print(
+            f"\nK = N = {size}: DPC sum capacity {bound:.3f} bit/s/Hz ({dpc_time * 1e3:.3f} ms/channel)"
+        )
+        print(
+            f"{'solver':>11} {'utility':>18} {'mean':>9} {'batch-1 ms':>11} {'ms/channel':>11} {'batch':>6}"
+        )
+        for label in args.rows:
+            name, config, target = ROWS[label]
+            solver = agents.make(name, **config)
+            batch = min(args.batch, args.best_batch) if name == "wmmse-best" else args.batch
+            channels = H[:batch]
+            one = latency(solver, H, power, target, args.repeats)
+            start = time.perf_counter()
+            W = solver.solve(channels, power=power, utility=target)
+            per_channel = (time.perf_counter() - start) / batch
+            value = utility(target, rates(channels, W), power_used=transmit_power(W)).mean().item()
+            print(
+                f"{label:>11} {target:>18} {value:>9.3f} {one * 1e3:>11.2f} {per_channel * 1e3:>11.3f} {batch:>6}"
+            )
+
+
+if __name__ == "__main__":
+    main()
