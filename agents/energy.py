@@ -53,6 +53,7 @@ class EnergyEfficiency(Solver):
 
     name = "ee"
     utilities = ("energy_efficiency",)
+    config_keys = ("outer_iterations", "inner_iterations", "tolerance")
 
     def __init__(
         self,
@@ -72,14 +73,6 @@ class EnergyEfficiency(Solver):
             raise ValueError(f"tolerance must be a finite number >= 0, got {tolerance!r}")
         self.outer_iterations, self.inner_iterations = outer_iterations, inner_iterations
         self.tolerance = float(tolerance)
-
-    def config(self) -> dict:
-        return {
-            "outer_iterations": self.outer_iterations,
-            "inner_iterations": self.inner_iterations,
-            "tolerance": self.tolerance,
-            "dtype": self.dtype,
-        }
 
     def _solve(self, problem: Problem) -> torch.Tensor:
         problem = replace(problem, weights=torch.ones_like(problem.weights))  # EE: unweighted rates

@@ -53,6 +53,7 @@ class MaxMin(Solver):
 
     name = "maxmin"
     utilities = ("min_rate",)
+    config_keys = ("tolerance", "max_iterations")
 
     def __init__(
         self, tolerance: float = 1e-10, max_iterations: int = 1000, dtype: str = "float64"
@@ -68,13 +69,6 @@ class MaxMin(Solver):
             raise ValueError(f"max_iterations must be an integer >= 1, got {max_iterations!r}")
         self.tolerance, self.max_iterations = float(tolerance), max_iterations
         self.diagnostics: tuple[torch.Tensor, torch.Tensor] | None = None
-
-    def config(self) -> dict:
-        return {
-            "tolerance": self.tolerance,
-            "max_iterations": self.max_iterations,
-            "dtype": self.dtype,
-        }
 
     def _solve(self, problem: Problem) -> torch.Tensor:
         H, P, noise = problem.H, problem.power, problem.noise_power

@@ -38,6 +38,7 @@ class Solver:
             closed forms. The first entry is the default of ``solve(utility=...)``.
         handles_masks: the solver reads masks itself (learned models) instead of the
             per-pattern grouping described in the module docstring.
+        config_keys: the attributes that, with ``dtype``, make up :meth:`config`.
 
     Args:
         dtype: real precision of the computation, ``"float64"`` (default) or ``"float32"``;
@@ -47,6 +48,7 @@ class Solver:
     name: ClassVar[str] = ""
     utilities: ClassVar[tuple[str, ...] | None] = None
     handles_masks: ClassVar[bool] = False
+    config_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, dtype: str = "float64") -> None:
         if dtype not in _PRECISIONS:
@@ -55,7 +57,7 @@ class Solver:
 
     def config(self) -> dict[str, Any]:
         """The keyword arguments that rebuild this solver with ``agents.make(name, **config)``."""
-        return {"dtype": self.dtype}
+        return {**{key: getattr(self, key) for key in self.config_keys}, "dtype": self.dtype}
 
     def solve(
         self,

@@ -260,6 +260,7 @@ class WMMSE(Solver):
 
     name = "wmmse"
     utilities = ("sum_rate", "weighted_sum_rate")
+    config_keys = ("init", "max_iterations", "tolerance", "seed")
     weight_rule: ClassVar[WeightRule | None] = None
 
     def __init__(
@@ -278,15 +279,6 @@ class WMMSE(Solver):
         self.init, self.max_iterations, self.tolerance = init, max_iterations, float(tolerance)
         self.seed, self.record_history = seed, record_history
         self.diagnostics: WMMSEResult | None = None
-
-    def config(self) -> dict:
-        return {
-            "init": self.init,
-            "max_iterations": self.max_iterations,
-            "tolerance": self.tolerance,
-            "seed": self.seed,
-            "dtype": self.dtype,
-        }
 
     def _solve(self, problem: Problem) -> torch.Tensor:
         generator = torch.Generator(problem.H.device).manual_seed(self.seed)
@@ -314,6 +306,7 @@ class WMMSEBest(Solver):
 
     name = "wmmse-best"
     utilities = ("sum_rate", "weighted_sum_rate")
+    config_keys = ("num_random", "max_iterations", "tolerance", "seed")
 
     def __init__(
         self,
@@ -333,15 +326,6 @@ class WMMSEBest(Solver):
             float(tolerance),
         )
         self.seed = seed
-
-    def config(self) -> dict:
-        return {
-            "num_random": self.num_random,
-            "max_iterations": self.max_iterations,
-            "tolerance": self.tolerance,
-            "seed": self.seed,
-            "dtype": self.dtype,
-        }
 
     def _solve(self, problem: Problem) -> torch.Tensor:
         generator = torch.Generator(problem.H.device).manual_seed(self.seed)

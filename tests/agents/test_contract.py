@@ -117,3 +117,8 @@ def test_rates_of_every_solver_are_positive_and_finite(name, torch_rng):
     W = solve(name, H, power=10.0)
     r = rates(H, W)
     assert torch.isfinite(r).all() and (r >= 0).all() and (r.sum(-1) > 0).all()
+
+
+def test_config_rebuilds_the_same_solver(name):
+    solver = solver_for(name)
+    assert agents.make(name, **solver.config()).config() == solver.config()
