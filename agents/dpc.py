@@ -27,6 +27,7 @@ import torch
 
 from agents.problem import make_problem
 from agents.waterfilling import water_filling
+from beamgym.arrays import abs2
 
 PLAIN_ITERATIONS = 5
 """Iterations with the plain update before the averaged one (Jindal et al.'s released code)."""
@@ -61,7 +62,7 @@ def _dual_uplink(H: torch.Tensor, p: torch.Tensor, noise: torch.Tensor):
     S = eye + (H.mH * (p / noise[:, None])[:, None, :]) @ H
     L = torch.linalg.cholesky(S)
     Y = torch.linalg.solve_triangular(L, H.mH, upper=False)
-    c = (Y.real**2 + Y.imag**2).sum(-2) / noise[:, None]
+    c = abs2(Y).sum(-2) / noise[:, None]
     logdet = 2.0 * torch.log(L.diagonal(0, -2, -1).real).sum(-1)
     return logdet / math.log(2), c
 

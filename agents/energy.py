@@ -27,6 +27,7 @@ from agents.problem import Problem
 from agents.registry import register
 from agents.solver import Solver
 from agents.wmmse import initial_beamformer, run_wmmse
+from beamgym.checks import check_count, check_number
 from beamgym.downlink import rates, transmit_power
 from beamgym.utilities import energy_efficiency
 
@@ -63,14 +64,9 @@ class EnergyEfficiency(Solver):
         dtype: str = "float64",
     ) -> None:
         super().__init__(dtype)
-        for label, value in (
-            ("outer_iterations", outer_iterations),
-            ("inner_iterations", inner_iterations),
-        ):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{label} must be an integer >= 1, got {value!r}")
-        if not (isinstance(tolerance, int | float) and math.isfinite(tolerance) and tolerance >= 0):
-            raise ValueError(f"tolerance must be a finite number >= 0, got {tolerance!r}")
+        check_count("outer_iterations", outer_iterations)
+        check_count("inner_iterations", inner_iterations)
+        check_number("tolerance", tolerance, 0.0, math.inf)
         self.outer_iterations, self.inner_iterations = outer_iterations, inner_iterations
         self.tolerance = float(tolerance)
 

@@ -22,12 +22,7 @@ from agents.problem import Problem
 from agents.registry import register
 from agents.solver import Solver
 from agents.waterfilling import water_filling
-
-
-def scale_to_power(W: torch.Tensor, power: torch.Tensor) -> torch.Tensor:
-    """Scale each ``W [B, N, K]`` so that ``||W||_F^2 = P`` (Frobenius normalisation)."""
-    norm2 = torch.linalg.vector_norm(W, dim=(-2, -1)) ** 2
-    return W * torch.sqrt(power / norm2.clamp_min(torch.finfo(norm2.dtype).tiny))[:, None, None]
+from beamgym.downlink import project_power
 
 
 def zero_forcing_directions(H: torch.Tensor) -> torch.Tensor:
@@ -66,7 +61,7 @@ class MRT(Solver):
     name = "mrt"
 
     def _solve(self, problem: Problem) -> torch.Tensor:
-        return scale_to_power(problem.H.mH, problem.power)
+        return project_power(problem.H.mH, problem.power, full_power=True)
 
 
 @register
@@ -109,4 +104,6 @@ class RZF(Solver):
 
     def _solve(self, problem: Problem) -> torch.Tensor:
         regularizer = problem.num_users * problem.noise_power / problem.power
-        return scale_to_power(regularized_directions(problem.H, regularizer), problem.power)
+        return project_power(
+            regularized_directions(problem.H, regularizer), problem.power, full_power=True
+        )

@@ -25,6 +25,7 @@ from agents.problem import Problem
 from agents.registry import register
 from agents.solver import Solver
 from beamgym.arrays import abs2
+from beamgym.checks import check_count
 
 
 def _uplink(
@@ -61,12 +62,7 @@ class MaxMin(Solver):
         super().__init__(dtype)
         if not (isinstance(tolerance, int | float) and 0 < tolerance < 1):
             raise ValueError(f"tolerance must be a number in (0, 1), got {tolerance!r}")
-        if (
-            not isinstance(max_iterations, int)
-            or isinstance(max_iterations, bool)
-            or max_iterations < 1
-        ):
-            raise ValueError(f"max_iterations must be an integer >= 1, got {max_iterations!r}")
+        check_count("max_iterations", max_iterations)
         self.tolerance, self.max_iterations = float(tolerance), max_iterations
         self.diagnostics: tuple[torch.Tensor, torch.Tensor] | None = None
 

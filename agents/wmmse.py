@@ -33,11 +33,13 @@ from typing import ClassVar
 
 import torch
 
-from agents.linear import regularized_directions, scale_to_power
+from agents.linear import regularized_directions
 from agents.problem import Problem
 from agents.registry import register
 from agents.solver import Solver
 from beamgym.arrays import abs2
+from beamgym.checks import check_count, check_number
+from beamgym.downlink import project_power
 from beamgym.utilities import RATE_FLOOR, proportional_fair, weighted_sum_rate
 
 INITS = ("rzf", "mrt", "random")
@@ -160,7 +162,7 @@ def initial_beamformer(
         directions = draw.expand(problem.batch_size, *shape)
     else:
         raise ValueError(f"init must be one of {list(INITS)}, got {init!r}")
-    return scale_to_power(directions, problem.power)
+    return project_power(directions, problem.power, full_power=True)
 
 
 def run_wmmse(
@@ -231,14 +233,8 @@ def run_wmmse(
 
 
 def _check_budget(max_iterations: object, tolerance: object) -> None:
-    if (
-        not isinstance(max_iterations, int)
-        or isinstance(max_iterations, bool)
-        or max_iterations < 1
-    ):
-        raise ValueError(f"max_iterations must be an integer >= 1, got {max_iterations!r}")
-    if not isinstance(tolerance, int | float) or not math.isfinite(tolerance) or tolerance < 0:
-        raise ValueError(f"tolerance must be a finite number >= 0, got {tolerance!r}")
+    check_count("max_iterations", max_iterations)
+    check_number("tolerance", tolerance, 0.0, math.inf)
 
 
 @register
@@ -317,8 +313,7 @@ class WMMSEBest(Solver):
         dtype: str = "float64",
     ) -> None:
         super().__init__(dtype)
-        if not isinstance(num_random, int) or isinstance(num_random, bool) or num_random < 0:
-            raise ValueError(f"num_random must be an integer >= 0, got {num_random!r}")
+        check_count("num_random", num_random, minimum=0)
         _check_budget(max_iterations, tolerance)
         self.num_random, self.max_iterations, self.tolerance = (
             num_random,

@@ -64,7 +64,7 @@ def squared_norm(x: Array) -> Array:
     ``abs2(x)`` for batches of small matrices (one reduction over contiguous floats).
     """
     if isinstance(x, torch.Tensor):
-        return torch.view_as_real(x).square().sum(dim=(-3, -2, -1))
+        return torch.view_as_real(x.resolve_conj()).square().sum(dim=(-3, -2, -1))
     return abs2(x).sum(axis=(-2, -1))
 
 
