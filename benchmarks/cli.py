@@ -1,0 +1,179 @@
+"""The command line: ``python -m benchmarks {run,report,merge,list}``.
+
+Exit status: 0 done; 1 the run finished but some units failed (their rows say why), or a
+merge found units missing; 2 bad usage (unknown suite, malformed suite file or agent spec,
+a results folder of another suite, an unusable device); 130 interrupted (finished units are
+kept: run the same command again to resume).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+import torch
+
+from benchmarks.lineup import REFERENCES, default_agents
+from benchmarks.report import report
+from benchmarks.results import ResultsError, merge
+from benchmarks.runner import run
+from benchmarks.suites import SUITES, SuiteError, get_suite
+
+AGENTS_HELP = """agent specs (default: %(default)s): a registered name (`python -m benchmarks list`
+shows them), optionally with keywords, e.g. 'wmmse(max_iterations=100)'; or
+'package.module:factory(key=value)' for your own solver or policy; 'default' stands for the
+default line-up. Each configuration also runs its task's reference (wmmse, maxmin, pf or ee)."""
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        index = count = 0
+    if not 1 <= index <= count:
+        raise argparse.ArgumentTypeError(f"must be I/N with 1 <= I <= N, got {text!r}")
+    return index, count
+
+
+def _device(text: str) -> torch.device:
+    try:
+        device = torch.device(text)
+    except RuntimeError as error:
+        raise argparse.ArgumentTypeError(
+            f"must be a torch device such as cpu or cuda:0 ({error})"
+        ) from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} requested but torch.cuda.is_available() is False"
+        )
+    return device
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Score beamforming agents on seeded suites of shared channels.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_cmd = commands.add_parser(
+        "run",
+        help="run or resume a suite",
+        description="Run a suite into a results folder, resuming what is already there, then "
+        "write the reports (see the report command).",
+    )
+    run_cmd.add_argument(
+        "--suite", required=True, help=f"one of {sorted(SUITES)} or a .toml/.json suite file"
+    )
+    run_cmd.add_argument("--out", required=True, help="results folder (created, or resumed)")
+    run_cmd.add_argument(
+        "--agents", nargs="+", default=["default"], metavar="SPEC", help=AGENTS_HELP
+    )
+    run_cmd.add_argument(
+        "--device",
+        type=_device,
+        default=torch.device("cpu"),
+        help="torch device the agents solve on (default: cpu)",
+    )
+    run_cmd.add_argument(
+        "--threads",
+        type=int,
+        help="torch CPU threads (default: torch's; 1 avoids slow-downs on a busy machine)",
+    )
+    run_cmd.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="I/N",
+        help="run only the I-th of N shards (merge them afterwards)",
+    )
+    run_cmd.add_argument(
+        "--save-beamformers", action="store_true", help="also store every agent's beamformers"
+    )
+    run_cmd.add_argument("--no-report", action="store_true", help="do not write the reports")
+    run_cmd.add_argument("--no-progress", action="store_true", help="no progress bar")
+    report_cmd = commands.add_parser(
+        "report",
+        help="write summaries, LEADERBOARD.md and plots",
+        description="Write episodes/summary CSV+JSON, LEADERBOARD.md and plots/ of a results folder.",
+    )
+    report_cmd.add_argument("folder", help="results folder")
+    report_cmd.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    merge_cmd = commands.add_parser(
+        "merge",
+        help="merge shard folders",
+        description="Merge the results folders of shards into a new folder; fails if units are missing.",
+    )
+    merge_cmd.add_argument("--out", required=True, help="new (or empty) merged results folder")
+    merge_cmd.add_argument("folders", nargs="+", help="the shards' results folders")
+    merge_cmd.add_argument("--no-report", action="store_true", help="do not write the reports")
+    commands.add_parser("list", help="list the suites and agents")
+    return parser
+
+
+def _list() -> None:
+    print("suites:")
+    for name, suite in SUITES.items():
+        channels = sum(c.num_channels for c in suite.configurations)
+        print(
+            f"  {name:<10} {len(suite.configurations)} configurations, {channels} channels: {suite.description}"
+        )
+    print(f"default agents: {' '.join(default_agents())}")
+    print("task references: " + ", ".join(f"{u}: {a}" for u, a in REFERENCES.items()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (module docstring)."""
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            _list()
+            return 0
+        if args.command == "report":
+            written = report(args.folder, plots=not args.no_plots)
+            print(f"wrote {len(written)} files; see {args.folder}/LEADERBOARD.md")
+            return 0
+        if args.command == "merge":
+            merge(args.out, args.folders)
+            if not args.no_report:
+                report(args.out)
+            print(f"merged {len(args.folders)} folders into {args.out}")
+            return 0
+        if args.threads is not None:
+            if args.threads < 1:
+                raise ValueError(f"--threads must be an integer >= 1, got {args.threads}")
+            torch.set_num_threads(args.threads)
+        agents = [
+            a for spec in args.agents for a in (default_agents() if spec == "default" else [spec])
+        ]
+        outcome = run(
+            get_suite(args.suite),
+            args.out,
+            agents,
+            device=str(args.device),
+            shard=args.shard,
+            save_beamformers=args.save_beamformers,
+            progress=not args.no_progress,
+            command=shlex.join(["python", "-m", "benchmarks", *argv]),
+        )
+    except ResultsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1 if "missing" in str(error) else 2
+    except (SuiteError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "interrupted: finished units are kept; run the same command again to resume",
+            file=sys.stderr,
+        )
+        return 130
+    counts = outcome.counts
+    print(
+        f"ran {sum(counts.values())} units ({counts['ok']} ok, {counts['not-applicable']} not applicable, "
+        f"{counts['failed']} failed); {outcome.skipped} already finished"
+    )
+    if not args.no_report:
+        report(args.out)
+        print(f"see {args.out}/LEADERBOARD.md")
+    return 1 if counts["failed"] else 0
