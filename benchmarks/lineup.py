@@ -42,6 +42,7 @@ import gymnasium as gym
 
 import agents
 from agents.adapters import PolicySolver
+from beamgym.scenario import Scenario
 from benchmarks.suites import Configuration, Suite
 
 REFERENCES: dict[str, str] = {
@@ -121,12 +122,16 @@ def line_up(config_utility: str | None, specs: Iterable[AgentSpec]) -> list[Agen
 
 
 def configuration_utility(config: Configuration) -> str | None:
-    """The utility a configuration pays, from its kwargs or its registered id's defaults;
-    ``None`` when the id is unknown (its rows fail when the channels are drawn)."""
+    """The utility a configuration pays (beamgym's :class:`~beamgym.Scenario` of the id's
+    registered kwargs updated by the configuration's); ``None`` for an unknown id, invalid
+    kwargs or a utility drawn per episode (such units fail when the channels are drawn)."""
     if config.env_id not in gym.registry:
         return None
-    utility = {**gym.registry[config.env_id].kwargs, **config.kwargs}.get("utility", "sum_rate")
-    return utility if isinstance(utility, str) else None
+    try:
+        scenario = Scenario.from_kwargs(**{**gym.registry[config.env_id].kwargs, **config.kwargs})
+    except (TypeError, ValueError):
+        return None
+    return scenario.utilities[0] if len(scenario.utilities) == 1 else None
 
 
 def plan_units(suite: Suite, specs: Iterable[AgentSpec]) -> list[tuple[Configuration, AgentSpec]]:

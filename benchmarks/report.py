@@ -75,7 +75,9 @@ def _common(record: dict[str, Any]) -> dict[str, Any]:
         "env_id": record["env_id"],
         "utility": record["utility"],
         "solved_utility": record["solved_utility"],
-        "agent_config": json.dumps(record["agent_config"], sort_keys=True, default=str),
+        "agent_config": None
+        if record["agent_config"] is None
+        else json.dumps(record["agent_config"], sort_keys=True, default=str),
         "seeds": " ".join(map(str, record["seeds"])),
         "blocks": record["blocks"],
         **{key: record.get(key) for key in PROVENANCE},

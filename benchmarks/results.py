@@ -131,7 +131,7 @@ class ResultsFolder:
 
     def append(self, record: dict[str, Any]) -> None:
         """Add a unit's record durably (one write, flushed and fsync'ed)."""
-        line = json.dumps(record, allow_nan=False) + "\n"
+        line = json.dumps(record, allow_nan=False, default=str) + "\n"
         with self.units_file.open("a", encoding="utf-8") as f:
             f.write(line)
             f.flush()

@@ -85,7 +85,7 @@ def _prepare(folder: ResultsFolder, config: Configuration) -> _Prepared:
     return _Prepared(channels, env)
 
 
-def run_unit(
+def _run_unit(
     config: Configuration,
     spec: AgentSpec,
     prepared: _Prepared,
@@ -116,6 +116,7 @@ def run_unit(
     if channels is not None:
         try:
             agent = build_agent(spec, prepared.env)
+            record.update(agent_config=agent_config(agent), parameters=count_parameters(agent))
         except Exception as error:  # unknown agent, broken factory: this unit fails
             record["reason"] = f"could not build the agent: {type(error).__name__}: {error}"
         else:
@@ -124,8 +125,6 @@ def run_unit(
                 status=outcome.status,
                 reason=outcome.reason,
                 solved_utility=outcome.solved_utility,
-                agent_config=agent_config(agent),
-                parameters=count_parameters(agent),
                 time_per_channel_s=outcome.time_per_channel_s,
                 latency_s=outcome.latency_s,
             )
@@ -196,7 +195,7 @@ def run(
             bar.set_description(f"{config.name} / {spec.label}")
             if prepared is None or prepared[0] != config.name:
                 prepared = (config.name, _prepare(folder, config))
-            record = run_unit(
+            record = _run_unit(
                 config, spec, prepared[1], torch_device, folder if save_beamformers else None
             )
             folder.append(record)

@@ -4,6 +4,7 @@ nothing already written is lost."""
 import json
 
 import pytest
+import torch
 
 from benchmarks.cli import main
 from benchmarks.results import ResultsFolder
@@ -126,10 +127,21 @@ def test_a_folder_of_another_suite_is_refused(suite, tmp_path, capsys):
     assert (out / "units.jsonl").read_bytes() == kept
 
 
-def test_help_names_every_option(capsys):
+def test_help_and_list(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["run", "--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     for option in ("--suite", "--out", "--agents", "--device", "--shard", "--threads"):
         assert option in text
+    assert main(["list"]) == 0
+    text = capsys.readouterr().out
+    assert "smoke" in text and "standard" in text and "default agents: mrt zf zf-wf" in text
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_an_unavailable_device_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--suite", "smoke", "--out", str(tmp_path / "out"), "--device", "cuda"])
+    assert exit_info.value.code == 2
+    assert "torch.cuda.is_available() is False" in capsys.readouterr().err

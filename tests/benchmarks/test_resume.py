@@ -68,6 +68,10 @@ def test_shards_merge_to_the_same_rows(whole, tmp_path):
     assert main(["merge", "--out", str(merged), *map(str, shards)]) == 0
     assert comparable(ResultsFolder(merged).units()) == comparable(units)
     assert (merged / "LEADERBOARD.md").is_file()
+    (merged / "LEADERBOARD.md").unlink()
+    assert main(["report", str(merged), "--no-plots"]) == 0
+    text = (merged / "LEADERBOARD.md").read_text()
+    assert "### `sum-rate`" in text and "### `max-min`" in text
     assert sorted(p.name for p in (merged / "channels").iterdir()) == [
         "max-min.npz",
         "sum-rate.npz",
