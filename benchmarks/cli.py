@@ -14,6 +14,7 @@ import sys
 
 import torch
 
+import agents
 from benchmarks.lineup import REFERENCES, default_agents
 from benchmarks.report import report
 from benchmarks.results import ResultsError, merge
@@ -117,6 +118,7 @@ def _list() -> None:
         print(
             f"  {name:<10} {len(suite.configurations)} configurations, {channels} channels: {suite.description}"
         )
+    print(f"registered agents: {' '.join(agents.available())}")
     print(f"default agents: {' '.join(default_agents())}")
     print("task references: " + ", ".join(f"{u}: {a}" for u, a in REFERENCES.items()))
 
@@ -143,13 +145,13 @@ def main(argv: list[str] | None = None) -> int:
             if args.threads < 1:
                 raise ValueError(f"--threads must be an integer >= 1, got {args.threads}")
             torch.set_num_threads(args.threads)
-        agents = [
+        specs = [
             a for spec in args.agents for a in (default_agents() if spec == "default" else [spec])
         ]
         outcome = run(
             get_suite(args.suite),
             args.out,
-            agents,
+            specs,
             device=str(args.device),
             shard=args.shard,
             save_beamformers=args.save_beamformers,
