@@ -100,7 +100,7 @@ class Solver:
             amplifier_efficiency=amplifier_efficiency,
             circuit_power=circuit_power,
         )
-        output_dtype = problem.H.dtype
+        output_dtype, budget = problem.H.dtype, problem.power
         problem = problem.to(_PRECISIONS[self.dtype])
         if users is None and antennas is None:
             W = self._solve(problem)
@@ -108,7 +108,7 @@ class Solver:
             W = self._solve_masked(problem, users, antennas)
         else:
             W = self._solve_by_pattern(problem, users, antennas)
-        W = project_power(W, problem.power).to(output_dtype)
+        W = project_power(W.to(output_dtype), budget)  # in the output precision: exact there
         if not bool(torch.isfinite(torch.view_as_real(W)).all()):
             raise RuntimeError(f"solver {self.name!r} produced a non-finite beamformer")
         return W.numpy() if isinstance(H, np.ndarray) else W

@@ -1,0 +1,118 @@
+"""RL baselines: checkpoints round-trip safely, the agents pick the right one, the CLI works."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import agents
+from agents import rl
+from agents.rl.__main__ import main
+from beamgym.downlink import transmit_power
+
+SUM_RATE_4X4 = {"num_users": 4, "num_antennas": 4, "snr_db": [0, 20]}
+
+
+def untrained(algorithm: str, directory, env_id: str = "MISO-SumRate-v0", **env_kwargs):
+    """Save an untrained model of ``algorithm`` as a checkpoint; return its path."""
+    checkpoint = rl.Checkpoint(
+        algorithm, env_id, env_kwargs, rl.HYPERPARAMETERS[algorithm], steps=0, seed=0
+    )
+    path = directory / f"{algorithm}-{env_id}"
+    rl.save(rl.build_model(checkpoint), checkpoint, path)
+    return path
+
+
+@pytest.mark.parametrize("algorithm", sorted(rl.HYPERPARAMETERS))
+def test_checkpoint_round_trip_gives_the_same_actions(algorithm, tmp_path, rng):
+    path = untrained(algorithm, tmp_path, **SUM_RATE_4X4)
+    model, checkpoint = rl.load(path)
+    saved = torch.load(path.with_suffix(".pt"), weights_only=True)
+    for key, value in model.policy.state_dict().items():
+        torch.testing.assert_close(value, saved[key])
+    obs = rng.standard_normal((5, model.observation_space.shape[0])).astype(np.float32)
+    reloaded, _ = rl.load(path)
+    np.testing.assert_array_equal(
+        model.predict(obs, deterministic=True)[0], reloaded.predict(obs, deterministic=True)[0]
+    )
+    assert checkpoint.env_kwargs == SUM_RATE_4X4
+
+
+def test_missing_metadata_and_unknown_algorithm_are_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="beside its .pt"):
+        rl.load(tmp_path / "nothing")
+    with pytest.raises(ValueError, match="algorithm must be one of"):
+        rl.build_model(rl.Checkpoint("dqn", "MISO-SumRate-v0", {}, {}, steps=0, seed=0))
+
+
+def test_agent_picks_the_narrowest_checkpoint_and_rejects_what_none_serves(tmp_path):
+    wide = untrained("ppo", tmp_path, "MISO-MultiTask-v0", num_users=[2, 4], num_antennas=4)
+    exact = untrained("ppo", tmp_path, "MISO-MinRate-v0", num_users=4, num_antennas=4)
+    ppo = agents.make("ppo", checkpoint=str(wide))
+    assert ppo.supports("sum_rate", 3, 4) and not ppo.supports("sum_rate", 5, 4)
+    assert ppo.supports("min_rate", 4, 4) and not ppo.supports("min_rate", 4, 5)
+    folder = agents.make("ppo", checkpoint=str(tmp_path))
+    assert folder._match("min_rate", 4, 4) == exact and folder._match("sum_rate", 4, 4) == wide
+    H = torch.randn(2, 5, 4, dtype=torch.complex128)
+    with pytest.raises(ValueError, match="no ppo checkpoint serves utility='sum_rate' at K=5"):
+        folder.solve(H, power=10.0)
+
+
+def test_agent_solves_like_any_solver(tmp_path, torch_rng):
+    path = untrained("sac", tmp_path, **SUM_RATE_4X4)
+    H = torch.randn(3, 4, 4, dtype=torch.complex128, generator=torch_rng)
+    W = agents.make("sac", checkpoint=str(path)).solve(H, power=10.0)
+    assert W.shape == (3, 4, 4) and W.dtype == torch.complex128
+    torch.testing.assert_close(transmit_power(W), torch.full((3,), 10.0, dtype=torch.float64))
+
+
+@pytest.mark.slow
+def test_cli_trains_and_records_its_command(tmp_path):
+    out = tmp_path / "ppo-tiny"
+    main(
+        [
+            "train",
+            "ppo",
+            "--env",
+            "MISO-SumRate-v0",
+            "--env-kwargs",
+            json.dumps({"num_users": 2, "num_antennas": 2}),
+            "--steps",
+            "2048",
+            "--out",
+            str(out),
+        ]
+    )
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["command"].startswith("python -m agents.rl train ppo --env MISO-SumRate-v0")
+    assert meta["steps"] == 2048 and meta["wall_time_s"] > 0
+    model, checkpoint = rl.load(out)
+    assert rl.evaluate(model, checkpoint) == pytest.approx(meta["evaluation"]["mean_reward"])
+
+
+def test_cli_rejects_bad_env_kwargs(capsys):
+    with pytest.raises(SystemExit):
+        main(
+            [
+                "train",
+                "ppo",
+                "--env",
+                "MISO-SumRate-v0",
+                "--env-kwargs",
+                "[1]",
+                "--steps",
+                "1",
+                "--out",
+                "x",
+            ]
+        )
+    assert "--env-kwargs must be a JSON object" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("path", sorted(rl.CHECKPOINTS.glob("*.json")), ids=lambda p: p.stem)
+def test_shipped_checkpoint_reproduces_its_recorded_evaluation(path):
+    model, checkpoint = rl.load(path)
+    assert rl.evaluate(model, checkpoint) == pytest.approx(
+        checkpoint.evaluation["mean_reward"], rel=1e-4
+    )
