@@ -148,7 +148,8 @@ def write_leaderboard(
         "(`wmmse` for (weighted) sum rate, exact `maxmin` for min rate, `pf` for proportional "
         "fairness, Dinkelbach `ee` for energy efficiency), to best-of-starts WMMSE and to the "
         "DPC sum capacity, ± delta-method 95% half-width. `max P/Pmax`: largest power used "
-        "over budget. Timings are those of the machine above: batch-1 latency (median of 5) "
+        "over budget. Proportional fairness sums ln R_k, which is negative when users starve, so "
+        "its ratios can be negative. Timings are those of the machine above: batch-1 latency (median of 5) "
         "and batched time per channel. `params`: trainable parameters of learned agents.",
         "",
         *_overview(results),

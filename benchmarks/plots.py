@@ -7,7 +7,8 @@
   channels grouped by their active K.
 * ``rates-<config>.png``: empirical CDF of the active users' rates per agent.
 
-A family is the env id plus the configuration's kwargs without the varied one.
+A family is the env id plus the configuration's kwargs without the varied one. The plots
+folder is generated: its PNG files are replaced on every report.
 """
 
 from __future__ import annotations
@@ -30,9 +31,8 @@ def _slug(text: str) -> str:
 
 def _family(entry: ConfigResults, varied: str) -> str:
     rest = {k: v for k, v in entry.config.kwargs.items() if k != varied}
-    return _slug(
-        f"{entry.config.env_id}-" + "-".join(f"{k}={json.dumps(rest[k])}" for k in sorted(rest))
-    )
+    parts = [f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in sorted(rest.items())]
+    return _slug("-".join([entry.config.env_id, *parts]))
 
 
 def _styles(results: list[ConfigResults]) -> dict[str, dict[str, Any]]:
@@ -60,6 +60,8 @@ def write_plots(directory: Path, results: list[ConfigResults]) -> dict[str | Non
     from matplotlib import pyplot as plt
 
     directory.mkdir(parents=True, exist_ok=True)
+    for old in directory.glob("*.png"):  # a generated folder: no stale plot survives
+        old.unlink()
     styles, written = _styles(results), defaultdict(list)
     valid = [e for e in results if e.channels is not None and e.ok()]
 
