@@ -21,19 +21,21 @@ class NaNSolver:
 
 
 class OverpoweredSolver:
-    """MRT at twice the power budget."""
+    """MRT at ``boost`` times the power budget."""
+
+    def __init__(self, boost: float) -> None:
+        self.boost = boost
 
     def solve(self, H, power, noise_power=1.0, **kwargs):
-        W = agents.make("mrt").solve(H, power, noise_power)
-        return W * 2**0.5
+        return agents.make("mrt").solve(H, power, noise_power) * self.boost**0.5
 
 
 def nan_solver():
     return NaNSolver()
 
 
-def overpowered(**kwargs):
-    return OverpoweredSolver()
+def overpowered(boost: float = 2.0):
+    return OverpoweredSolver(boost)
 
 
 def kill_once(env):
