@@ -1,5 +1,10 @@
 """The command line: ``python -m benchmarks {run,report,merge,list}``.
 
+``run`` uses one torch thread per process unless ``--threads`` says otherwise: the agents
+solve batches of small matrices, where intra-op threads gain little and, on a busy machine,
+oversubscribed threads made WMMSE-best up to 20x slower; a sweep uses more cores through
+``--shard``, one process per core.
+
 Exit status: 0 done; 1 the run finished but some units failed (their rows say why), or a
 merge found units missing; 2 bad usage (unknown suite, malformed suite file or agent spec,
 a results folder of another suite, an unusable device); 130 interrupted (finished units are
@@ -79,7 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     run_cmd.add_argument(
         "--threads",
         type=int,
-        help="torch CPU threads (default: torch's; 1 avoids slow-downs on a busy machine)",
+        default=1,
+        help="torch CPU threads of this process (default: 1; use --shard to spread a run "
+        "over cores, one process each)",
     )
     run_cmd.add_argument(
         "--shard",
@@ -141,10 +148,9 @@ def main(argv: list[str] | None = None) -> int:
                 report(args.out)
             print(f"merged {len(args.folders)} folders into {args.out}")
             return 0
-        if args.threads is not None:
-            if args.threads < 1:
-                raise ValueError(f"--threads must be an integer >= 1, got {args.threads}")
-            torch.set_num_threads(args.threads)
+        if args.threads < 1:
+            raise ValueError(f"--threads must be an integer >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
         specs = [
             a for spec in args.agents for a in (default_agents() if spec == "default" else [spec])
         ]
