@@ -10,6 +10,15 @@ from agents import energy, linear, maxmin, rl, wmmse  # noqa: F401  (registers t
 from agents.dpc import DPCResult, dpc_capacity
 from agents.problem import Problem
 from agents.registry import available, make, register
-from agents.solver import Solver
+from agents.solver import NotApplicable, Solver
 
-__all__ = ["DPCResult", "Problem", "Solver", "available", "dpc_capacity", "make", "register"]
+__all__ = [
+    "DPCResult",
+    "NotApplicable",
+    "Problem",
+    "Solver",
+    "available",
+    "dpc_capacity",
+    "make",
+    "register",
+]

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from agents.problem import Problem
-from agents.solver import Solver
+from agents.solver import NotApplicable, Solver
 from beamgym.layout import TASKS, Layout
 from beamgym.scenario import Scenario
 from beamgym.utilities import UTILITIES
@@ -116,7 +116,7 @@ class PolicySolver(Solver):
         batch, num_users, num_antennas = problem.H.shape
         k_max, n_max = self.layout.max_users, self.layout.max_antennas
         if num_users > k_max or num_antennas > n_max:
-            raise ValueError(
+            raise NotApplicable(
                 f"this policy serves at most K={k_max} users and N={n_max} antennas, "
                 f"got K={num_users}, N={num_antennas}"
             )

@@ -20,7 +20,7 @@ import torch
 
 from agents.problem import Problem
 from agents.registry import register
-from agents.solver import Solver
+from agents.solver import NotApplicable, Solver
 from agents.waterfilling import water_filling
 from beamgym.downlink import project_power
 
@@ -28,11 +28,12 @@ from beamgym.downlink import project_power
 def zero_forcing_directions(H: torch.Tensor) -> torch.Tensor:
     """``H^H (H H^H)^{-1}`` ``[B, N, K]``: ``H W = I``, so every user's interference is nulled.
 
-    Raises ``ValueError`` when ``K > N`` (``H H^H`` is singular: no zero-forcing solution).
+    Raises :class:`~agents.solver.NotApplicable` (a ``ValueError``) when ``K > N``
+    (``H H^H`` is singular: no zero-forcing solution).
     """
     users, antennas = H.shape[-2:]
     if users > antennas:
-        raise ValueError(
+        raise NotApplicable(
             f"zero forcing needs K <= N, got K={users} users and N={antennas} antennas; "
             "use 'rzf' or 'wmmse' for overloaded systems"
         )

@@ -29,6 +29,12 @@ from beamgym.utilities import DEFAULT_AMPLIFIER_EFFICIENCY, DEFAULT_CIRCUIT_POWE
 _PRECISIONS = {"float32": torch.float32, "float64": torch.float64}
 
 
+class NotApplicable(ValueError):
+    """A solver declines a valid problem outside what it serves: zero forcing with K > N, a
+    trained policy without a model for this utility or size. Benchmarks report such a
+    problem as not applicable rather than as a failure."""
+
+
 class Solver:
     """Base class of every agent.
 

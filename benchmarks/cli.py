@@ -20,9 +20,10 @@ import sys
 import torch
 
 import agents
+from benchmarks.leaderboard import overview
 from benchmarks.lineup import REFERENCES, default_agents
-from benchmarks.report import report
-from benchmarks.results import ResultsError, merge
+from benchmarks.report import collect, report
+from benchmarks.results import ResultsError, ResultsFolder, merge
 from benchmarks.runner import run
 from benchmarks.suites import SUITES, SuiteError, get_suite
 
@@ -183,5 +184,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not args.no_report:
         report(args.out)
-        print(f"see {args.out}/LEADERBOARD.md")
+        print("\n".join(overview(collect(ResultsFolder(args.out)))))
+        print(f"details, intervals and plots: {args.out}/LEADERBOARD.md")
     return 1 if counts["failed"] else 0

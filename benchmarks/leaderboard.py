@@ -44,7 +44,8 @@ def _table(header: list[str], lines: list[list[str]]) -> list[str]:
     ]
 
 
-def _overview(results: list[ConfigResults]) -> list[str]:
+def overview(results: list[ConfigResults]) -> list[str]:
+    """The overview tables (Markdown lines): each agent's utility in % of the reference."""
     lines = ["## Overview: utility in % of the task's reference", ""]
     for utility, reference in REFERENCES.items():
         entries = [e for e in results if e.rows and e.rows[0]["utility"] == utility]
@@ -152,7 +153,7 @@ def write_leaderboard(
         "its ratios can be negative. Timings are those of the machine above: batch-1 latency (median of 5) "
         "and batched time per channel. `params`: trainable parameters of learned agents.",
         "",
-        *_overview(results),
+        *overview(results),
         "## Configurations",
         "",
     ]

@@ -7,8 +7,8 @@ the configuration's task parameters, and its beamformers are scored with beamgym
 Outcomes (:class:`Evaluation.status`):
 
 * ``"ok"``;
-* ``"not-applicable"``: ``solve`` raised ``ValueError`` on valid input, the agents' way of
-  declining a problem they do not handle (zero forcing with K > N, a policy trained for
+* ``"not-applicable"``: ``solve`` raised :class:`agents.NotApplicable`, the agents' way of
+  declining a valid problem they do not serve (zero forcing with K > N, a policy trained for
   fewer users);
 * ``"failed"``: any other exception, or an output that breaks the contract: not a complex
   ``[S, N_max, K_max]`` array, NaN/inf entries, power above the budget (more than
@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
+import agents
 from beamgym.utilities import score
 from benchmarks.episodes import Channels
 from benchmarks.lineup import solved_utility
@@ -145,7 +146,7 @@ def evaluate(agent: Any, channels: Channels, device: torch.device | str = "cpu")
         latency = statistics.median(
             _timed_solve(agent, one, one_kwargs)[1] for _ in range(LATENCY_CALLS)
         )
-    except ValueError as error:
+    except agents.NotApplicable as error:
         return Evaluation("not-applicable", str(error), utility)
     except Exception as error:  # the run goes on: any agent error marks its rows failed
         return Evaluation("failed", f"{type(error).__name__}: {error}", utility)

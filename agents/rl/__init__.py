@@ -42,7 +42,7 @@ import beamgym
 from agents.adapters import PolicySolver
 from agents.problem import Problem
 from agents.registry import register
-from agents.solver import Solver
+from agents.solver import NotApplicable, Solver
 from beamgym.layout import TASKS
 
 CHECKPOINTS = Path(__file__).parent / "checkpoints"
@@ -96,6 +96,11 @@ class Checkpoint:
     command: str = ""
     evaluation: dict[str, float] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
+
+
+def shipped() -> list[str]:
+    """The algorithms with at least one checkpoint in :data:`CHECKPOINTS`."""
+    return sorted({path.name.split("-")[0] for path in CHECKPOINTS.glob("*.json")})
 
 
 def _sb3_class(algorithm: str) -> type:
@@ -278,7 +283,7 @@ class RLAgent(Solver):
     def _solve(self, problem: Problem) -> torch.Tensor:
         path = self._match(problem.utility, problem.num_users, problem.num_antennas)
         if path is None:
-            raise ValueError(
+            raise NotApplicable(
                 f"no {self.name} checkpoint serves utility={problem.utility!r} at "
                 f"K={problem.num_users}, N={problem.num_antennas}; train one with "
                 "`python -m agents.rl train` (see agents/rl.py)"

@@ -36,7 +36,7 @@ def test_zf_equal_power_gives_each_user_p_over_k(torch_rng):
 
 
 def test_zero_forcing_rejects_more_users_than_antennas():
-    with pytest.raises(ValueError, match="K <= N"):
+    with pytest.raises(agents.NotApplicable, match="K <= N"):
         agents.make("zf").solve(torch.randn(1, 3, 2, dtype=torch.complex128), power=1.0)
 
 

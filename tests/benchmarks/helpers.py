@@ -30,6 +30,17 @@ class OverpoweredSolver:
         return agents.make("mrt").solve(H, power, noise_power) * self.boost**0.5
 
 
+class BuggySolver:
+    """Raises a plain ``ValueError`` (a bug, unlike ``agents.NotApplicable``)."""
+
+    def solve(self, H, power, noise_power=1.0, **kwargs):
+        raise ValueError("index out of range in my code")
+
+
+def buggy_solver():
+    return BuggySolver()
+
+
 def nan_solver():
     return NaNSolver()
 

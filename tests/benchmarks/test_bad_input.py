@@ -35,6 +35,7 @@ BAD_AGENTS = [
     "no_such_module:factory",
     "tests.benchmarks.helpers:nan_solver",
     "tests.benchmarks.helpers:overpowered(boost=3)",
+    "tests.benchmarks.helpers:buggy_solver",
 ]
 
 
@@ -65,6 +66,7 @@ def test_failures_are_recorded_and_the_run_goes_on(suite, tmp_path, capsys):
     assert "cannot import module 'no_such_module'" in reasons["no_such_module:factory"]
     assert "NaN or infinite beamformer entries" in reasons["tests.benchmarks.helpers:nan_solver"]
     assert "exceed the power budget: max ||W||^2 / P = 3" in reasons[BAD_AGENTS[3]]
+    assert "ValueError: index out of range" in reasons["tests.benchmarks.helpers:buggy_solver"]
     for agent in BAD_AGENTS:
         assert units[("good", agent)]["status"] == "failed"
         assert f"failed: good / {agent}: " in err

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import agents
+from agents import rl
 from agents.adapters import PolicySolver, SolverPolicy
 from benchmarks.episodes import draw_channels
 from benchmarks.lineup import (
@@ -55,6 +56,8 @@ def test_default_line_up_adds_the_task_reference():
     defaults = default_agents()
     assert defaults[:6] == ["mrt", "zf", "zf-wf", "rzf", "wmmse", "wmmse-best"]
     assert not {"maxmin", "pf", "ee"} & set(defaults)
+    assert set(rl.shipped()) <= set(defaults)  # RL algorithms join when they have checkpoints
+    assert not (set(rl.HYPERPARAMETERS) - set(rl.shipped())) & set(defaults)
     specs = [parse_agent(a) for a in ("zf", "zf", "wmmse(tolerance=0.1)")]
     assert [s.label for s in line_up("min_rate", specs)] == ["zf", "wmmse(tolerance=0.1)", "maxmin"]
     assert [s.label for s in line_up("sum_rate", specs)][-1] == "wmmse"
@@ -101,3 +104,10 @@ def test_factories_must_return_an_agent():
         build_agent(AgentSpec("builtins:dict"), env)
     with pytest.raises(ValueError, match="callable factory"):
         build_agent(AgentSpec("agents:no_such_thing"), env)
+
+
+def test_the_readme_example_agent_builds_from_its_spec_and_equals_mrt(torch_rng):
+    env = gym.make("MISO-SumRate-v0")
+    agent = build_agent(parse_agent("examples.my_agent:ScaledMRT"), env)
+    H = torch.randn(5, 3, 4, dtype=torch.complex128, generator=torch_rng)
+    torch.testing.assert_close(agent.solve(H, power=7.0), agents.make("mrt").solve(H, power=7.0))
