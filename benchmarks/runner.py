@@ -116,12 +116,13 @@ def _run_unit(
     if channels is not None:
         try:
             agent = build_agent(spec, prepared.env)
-            record.update(agent_config=agent_config(agent), parameters=count_parameters(agent))
+            record["agent_config"] = agent_config(agent)
         except Exception as error:  # unknown agent, broken factory: this unit fails
             record["reason"] = f"could not build the agent: {type(error).__name__}: {error}"
         else:
             outcome = evaluate(agent, channels, device)
             record.update(
+                parameters=count_parameters(agent),  # after solving: models may load lazily
                 status=outcome.status,
                 reason=outcome.reason,
                 solved_utility=outcome.solved_utility,

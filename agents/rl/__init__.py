@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -279,6 +280,11 @@ class RLAgent(Solver):
     def supports(self, utility: str, num_users: int, num_antennas: int) -> bool:
         """Whether a checkpoint serves this utility at K users and N antennas."""
         return self._match(utility, num_users, num_antennas) is not None
+
+    def parameters(self) -> Iterator[torch.nn.Parameter]:
+        """The weights of the policies this agent has loaded (those its problems needed)."""
+        for solver in self._solvers.values():
+            yield from solver.policy.policy.parameters()
 
     def _solve(self, problem: Problem) -> torch.Tensor:
         path = self._match(problem.utility, problem.num_users, problem.num_antennas)

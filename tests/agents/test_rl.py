@@ -62,8 +62,14 @@ def test_agent_picks_the_narrowest_checkpoint_and_rejects_what_none_serves(tmp_p
 def test_agent_solves_like_any_solver(tmp_path, torch_rng):
     path = untrained("sac", tmp_path, **SUM_RATE_4X4)
     H = torch.randn(3, 4, 4, dtype=torch.complex128, generator=torch_rng)
-    W = agents.make("sac", checkpoint=str(path)).solve(H, power=10.0)
+    sac = agents.make("sac", checkpoint=str(path))
+    assert sum(p.numel() for p in sac.parameters()) == 0  # nothing loaded before a problem
+    W = sac.solve(H, power=10.0)
     assert W.shape == (3, 4, 4) and W.dtype == torch.complex128
+    model, _ = rl.load(path)
+    assert sum(p.numel() for p in sac.parameters()) == sum(
+        p.numel() for p in model.policy.parameters()
+    )
     torch.testing.assert_close(transmit_power(W), torch.full((3,), 10.0, dtype=torch.float64))
 
 
