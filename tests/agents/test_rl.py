@@ -73,23 +73,19 @@ def test_agent_solves_like_any_solver(tmp_path, torch_rng):
     torch.testing.assert_close(transmit_power(W), torch.full((3,), 10.0, dtype=torch.float64))
 
 
+def train_args(env_kwargs: str, steps: int, out) -> list[str]:
+    return ["train", "ppo", "--env", "MISO-SumRate-v0", "--env-kwargs", env_kwargs] + [
+        "--steps",
+        str(steps),
+        "--out",
+        str(out),
+    ]
+
+
 @pytest.mark.slow
 def test_cli_trains_and_records_its_command(tmp_path):
     out = tmp_path / "ppo-tiny"
-    main(
-        [
-            "train",
-            "ppo",
-            "--env",
-            "MISO-SumRate-v0",
-            "--env-kwargs",
-            json.dumps({"num_users": 2, "num_antennas": 2}),
-            "--steps",
-            "2048",
-            "--out",
-            str(out),
-        ]
-    )
+    main(train_args(json.dumps({"num_users": 2, "num_antennas": 2}), 2048, out))
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["command"].startswith("python -m agents.rl train ppo --env MISO-SumRate-v0")
     assert meta["steps"] == 2048 and meta["wall_time_s"] > 0
@@ -97,22 +93,9 @@ def test_cli_trains_and_records_its_command(tmp_path):
     assert rl.evaluate(model, checkpoint) == pytest.approx(meta["evaluation"]["mean_reward"])
 
 
-def test_cli_rejects_bad_env_kwargs(capsys):
+def test_cli_rejects_bad_env_kwargs(tmp_path, capsys):
     with pytest.raises(SystemExit):
-        main(
-            [
-                "train",
-                "ppo",
-                "--env",
-                "MISO-SumRate-v0",
-                "--env-kwargs",
-                "[1]",
-                "--steps",
-                "1",
-                "--out",
-                "x",
-            ]
-        )
+        main(train_args("[1]", 1, tmp_path / "x"))
     assert "--env-kwargs must be a JSON object" in capsys.readouterr().err
 
 
