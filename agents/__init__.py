@@ -6,7 +6,7 @@
 sum-rate ceiling.
 """
 
-from agents import energy, linear, maxmin, rl, wmmse  # noqa: F401  (registers the solvers)
+from agents import energy, learned, linear, maxmin, rl, wmmse  # noqa: F401  (registers the solvers)
 from agents.dpc import DPCResult, dpc_capacity
 from agents.problem import Problem
 from agents.registry import available, make, register

@@ -41,7 +41,7 @@ from typing import Any
 import gymnasium as gym
 
 import agents
-from agents import rl
+from agents import learned, rl
 from agents.adapters import PolicySolver
 from beamgym.scenario import Scenario
 from benchmarks.suites import Configuration, Suite
@@ -104,10 +104,12 @@ def parse_agent(text: str) -> AgentSpec:
 
 def default_agents() -> list[str]:
     """The default request: :data:`CLASSICAL` plus every other registered agent that is not
-    only a task reference (``maxmin``, ``pf``, ``ee`` join where they are the reference) or
-    an RL algorithm without shipped checkpoints (it would be not applicable everywhere)."""
+    only a task reference (``maxmin``, ``pf``, ``ee`` join where they are the reference), an
+    RL algorithm without shipped checkpoints (it would be not applicable everywhere) or a
+    learned model whose checkpoint is not shipped."""
     skipped = set(REFERENCES.values()) - set(CLASSICAL)
     skipped |= set(rl.HYPERPARAMETERS) - set(rl.shipped())
+    skipped |= {name for name, present in learned.shipped().items() if not present}
     extra = [name for name in agents.available() if name not in CLASSICAL + tuple(skipped)]
     return [name for name in CLASSICAL if name in agents.available()] + extra
 

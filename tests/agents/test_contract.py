@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import agents
-from agents import rl
+from agents import rl, training
 from beamgym.downlink import rates, transmit_power
 
 # utility each agent is asked to optimise, and the smallest (K, N) it must handle
@@ -18,10 +18,16 @@ def channel(generator: torch.Generator, batch: int, users: int, antennas: int) -
 
 
 @pytest.fixture(scope="session", autouse=True)
-def untrained_rl_checkpoints(tmp_path_factory) -> None:
-    """Untrained RL policies serving every utility at K <= 4, N <= 5 (the sizes used here):
-    the contract concerns the agent, not how well its policy was trained."""
-    folder = tmp_path_factory.mktemp("rl")
+def untrained_checkpoints(tmp_path_factory) -> None:
+    """Untrained RL policies serving every utility at K <= 4, N <= 5 and an untrained
+    BERT4beam at N = 5 (the sizes used here): the contract concerns the agent, not how well
+    its model was trained."""
+    folder = tmp_path_factory.mktemp("checkpoints")
+    small = {"num_antennas": 5, "hidden": 16, "heads": 2, "layers": 1, "feedforward": 32}
+    training.train(
+        training.TrainingConfig(model_config=small, steps=0), folder / "bert4beam", progress=False
+    )
+    FAST_CONFIG["bert4beam"] = {"checkpoint": str(folder / "bert4beam")}
     for algorithm in rl.HYPERPARAMETERS:
         checkpoint = rl.Checkpoint(
             algorithm,

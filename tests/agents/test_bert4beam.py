@@ -1,0 +1,171 @@
+"""BERT4beam: symmetry, feasibility, masks, adaptation, checkpoints, training and torchrun."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import agents
+from agents import training
+from agents.bert4beam import Bert4beam, Bert4beamConfig, adapt
+from beamgym.downlink import transmit_power
+
+SMALL = {"hidden": 16, "heads": 2, "layers": 2, "feedforward": 32}
+
+
+def model(num_antennas: int = 4, utility: str = "sum_rate") -> Bert4beam:
+    torch.manual_seed(0)
+    return Bert4beam(Bert4beamConfig(num_antennas=num_antennas, utility=utility, **SMALL)).eval()
+
+
+def problems(generator, batch=5, users=3, antennas=4):
+    H, power, noise = training.draw_problems(generator, batch, users, antennas, (0.0, 20.0))
+    return H, power, noise
+
+
+def config(steps: int, **changes) -> training.TrainingConfig:
+    return training.TrainingConfig(
+        model_config={"num_antennas": 3, **SMALL},
+        users=(2, 3),
+        steps=steps,
+        batch_size=32,
+        warmup=5,
+        **changes,
+    )
+
+
+def test_users_are_permutation_equivariant(torch_rng):
+    net = model()
+    H, power, noise = problems(torch_rng)
+    order = torch.tensor([2, 0, 1])
+    W = net(H, power, noise)
+    torch.testing.assert_close(net(H[:, order], power, noise), W[:, :, order])
+
+
+@pytest.mark.parametrize("utility, full", [("sum_rate", True), ("energy_efficiency", False)])
+def test_power_adapter_meets_the_budget(utility, full, torch_rng):
+    H, power, noise = problems(torch_rng)
+    used = transmit_power(model(utility=utility)(H, power, noise))
+    assert (used <= power * (1 + 1e-5)).all()
+    if full:
+        torch.testing.assert_close(used, power)
+
+
+def test_padded_users_get_nothing_and_do_not_change_the_others(torch_rng):
+    net = model()
+    H, power, noise = problems(torch_rng, batch=2, users=4)
+    mask = torch.tensor([[True, True, False, False], [True, True, True, True]])
+    W = net(H * mask[:, :, None], power, noise, mask)
+    assert (W[0, :, 2:] == 0).all()
+    torch.testing.assert_close(W[0, :, :2], net(H[:1, :2], power[:1], noise[:1])[0])
+    torch.testing.assert_close(W[1], net(H[1:], power[1:], noise[1:])[0])
+
+
+def test_wrong_antenna_count_and_bad_config_are_clear_errors(torch_rng):
+    H, power, noise = problems(torch_rng, antennas=5)
+    with pytest.raises(ValueError, match="this model has N=4 antennas, got H with N=5"):
+        model()(H, power, noise)
+    with pytest.raises(ValueError, match="must be a multiple of heads"):
+        Bert4beamConfig(hidden=10, heads=4)
+    with pytest.raises(ValueError, match="utility must be one of"):
+        Bert4beamConfig(utility="throughput")
+
+
+def test_adapt_keeps_the_encoder_and_rebuilds_the_modules_for_a_new_n(torch_rng):
+    net = model()
+    wider = adapt(net, num_antennas=6, utility="energy_efficiency")
+    assert wider.config.num_antennas == 6 and wider.config.utility == "energy_efficiency"
+    for a, b in zip(net.encoder.parameters(), wider.encoder.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
+    H, power, noise = problems(torch_rng, antennas=6)
+    assert wider(H, power, noise).shape == (5, 6, 3)
+
+
+def test_checkpoint_round_trip_and_solver(tmp_path, torch_rng):
+    out = tmp_path / "tiny"
+    trained = training.train(config(3), out, progress=False).eval()
+    loaded, card = training.load(out)
+    assert card["training"]["steps"] == 3 and card["parameters"] > 0
+    H, power, noise = problems(torch_rng, antennas=3)
+    torch.testing.assert_close(loaded(H, power, noise), trained(H, power, noise))
+    solver = agents.make("bert4beam", checkpoint=str(out))
+    W = solver.solve(H.to(torch.complex128), power=power.double())
+    torch.testing.assert_close(W.to(torch.complex64), trained(H, power, noise))
+    with pytest.raises(agents.NotApplicable, match="serves N <= 3 antennas"):
+        solver.solve(torch.randn(1, 2, 4, dtype=torch.complex128), power=1.0)
+
+
+def test_resume_after_an_interruption_gives_the_same_weights(tmp_path, monkeypatch):
+    whole = training.train(config(8), tmp_path / "whole", progress=False)
+    calls = {"n": 0}
+    draw = training.draw_problems
+
+    def interrupted(*args):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt
+        return draw(*args)
+
+    monkeypatch.setattr(training, "draw_problems", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        training.train(config(8), tmp_path / "split", progress=False)
+    monkeypatch.setattr(training, "draw_problems", draw)
+    assert torch.load(tmp_path / "split.train.pt", weights_only=True)["step"] == 4
+    resumed = training.train(config(8), tmp_path / "split", resume=True, progress=False)
+    for a, b in zip(whole.parameters(), resumed.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
+    with pytest.raises(ValueError, match="another configuration"):
+        training.train(config(9), tmp_path / "split", resume=True, progress=False)
+
+
+def test_a_short_training_run_improves_the_utility(tmp_path):
+    generator = torch.Generator().manual_seed(123)
+    H, power, noise = training.draw_problems(generator, 512, 3, 3, (0.0, 20.0))
+
+    def relative(net):
+        with torch.no_grad():
+            return training.relative_utility("sum_rate", H, net(H, power, noise), power, noise)
+
+    before = relative(training.train(config(0), tmp_path / "start", progress=False)).mean()
+    after = relative(training.train(config(150), tmp_path / "end", progress=False)).mean()
+    assert after > before + 0.05, (before, after)
+
+
+def test_cli_rejects_bad_arguments(capsys):
+    with pytest.raises(SystemExit):
+        training.main(["--users", "3", "0", "--out", "x"])
+    assert "--users must be positive integers" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        training.main(["--hidden", "10", "--heads", "4", "--out", "x"])
+    assert "must be a multiple of heads" in capsys.readouterr().err
+
+
+def test_torchrun_two_processes_on_gloo(tmp_path):
+    out = tmp_path / "ddp"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
+    command += ["--master-port", "29517", "-m", "agents.training", "--steps", "4"]
+    command += ["--hidden", "16", "--heads", "2", "--layers", "1", "--feedforward", "32"]
+    command += ["--num-antennas", "3", "--batch-size", "16", "--warmup", "2", "--out", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-2000:]
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["training"]["steps"] == 4 and "torch.distributed" not in result.stderr
+    training.load(out)
+
+
+def test_evaluation_writes_the_model_card_with_its_command(tmp_path, capsys):
+    from agents import evaluation
+
+    out = tmp_path / "tiny"
+    training.train(config(2), out, progress=False)
+    evaluation.main([str(out), "--users", "2", "4", "--snr-db", "10", "--channels", "8"])
+    card = json.loads(out.with_suffix(".json").read_text())["evaluation"]
+    assert card["command"].endswith("--users 2 4 --snr-db 10 --channels 8")
+    assert [(row["users"], row["seen"]) for row in card["rows"]] == [(2, True), (4, False)]
+    for row in card["rows"]:
+        assert row["ratio"] == pytest.approx(row["model"] / row["reference"])
+        assert 0 < row["ratio"] < 1.01  # an untrained model does not beat WMMSE
+    text = out.with_suffix(".md").read_text()
+    assert "| 4 | 10 | no |" in text and "wmmse" in text
