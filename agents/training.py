@@ -83,8 +83,8 @@ def relative_utility(
     with torch.no_grad():
         regularizer = H.shape[-2] * noise / power
         reference = project_power(regularized_directions(H, regularizer), power, full_power=True)
-        baseline = utility(name, rates(H, reference, noise[:, None]), power_used=power)
-    value = utility(name, rates(H, W, noise[:, None]), power_used=beamgym.transmit_power(W))
+        baseline = utility(name, rates(H, reference, noise), power_used=power)
+    value = utility(name, rates(H, W, noise), power_used=beamgym.transmit_power(W))
     return value / baseline
 
 
