@@ -1,0 +1,211 @@
+"""UBERT, the multi-task model of BERT4beam (Li et al., arXiv 2509.11056): one model for every
+utility, K and N, built on element tokens and a task embedding (``research/bert4beam.md`` §3.2).
+
+One token per channel entry ``h_kn`` (user k, antenna n), a stack of axial attention blocks,
+one output entry ``w_nk`` per token::
+
+    t_kn  = [Re h_kn | Im h_kn | snr_db / 10 | a_k / mean_j a_j]         [B, K, N, 4]
+    x_kn  = ELU(LayerNorm(t_kn W_in + b_in)) + e_task                     [B, K, N, F]
+    x     = Block_L(... Block_1(x))
+    Block:  x = LN(x + MHA over users   (k' -> k, same n))   "which users share antenna n"
+            x = LN(x + MHA over antennas (n' -> n, same k))  "which entries make user k's beam"
+            x = LN(x + FFN(x))                                GELU, post-LN as in BERT
+    w_nk  = (x_kn W_re + b_re) + j (x_kn W_im + b_im)                     W [B, N, K]
+    W     = Pi_P(sqrt(P) W)        sphere for rate utilities, ball for energy efficiency
+
+Decisions where the paper's text was not available (``research/bert4beam.md`` §7):
+
+* **How a token knows its user and antenna.** Not by an index embedding: by *where it is
+  attended from* (option (c) of the digest, axial attention). The tokens of a grid ``[K, N]``
+  attend along one axis at a time; the user-axis attention mixes only tokens of the same
+  antenna, the antenna-axis attention only tokens of the same user. So after one block token
+  ``(k, n)`` carries a summary of its row (user k's whole channel) and of its column (what
+  the other users see on antenna n), and after two blocks of everything, always with its own
+  position in the grid fixed by the attention pattern. No table depends on K or N, hence the
+  model is permutation-equivariant over users *and* over antennas (permuting users permutes
+  the columns of W, permuting antennas its rows; tested) and takes any K and N. The cost is
+  ``O(K N (K + N))`` per layer instead of ``O((K N)^2)`` for full attention over the grid.
+* **Task embedding.** A learned vector per utility of :data:`beamgym.layout.TASKS` (the order
+  of the environments' one-hot task field) is added to every token after the input module.
+  Every utility has a row, whether or not a run trains it; a run records which it trained
+  (``TrainingConfig.utilities``) and the solver serves only those.
+* **Weights.** The user weights of ``weighted_sum_rate`` enter every token of user k as
+  ``a_k`` divided by the active users' mean (the optimum does not change when all weights are
+  scaled); they are ones for the other utilities.
+* **SNR, channel scale, power adapter.** As BERT4beam (:mod:`agents.bert4beam`): ``snr_db / 10``
+  is a feature, the channel enters unscaled, and the parameter-free adapter
+  :func:`beamgym.downlink.project_power` makes ``sqrt(P) W`` feasible, per sample onto the
+  sphere (full power: rate utilities) or the ball (energy efficiency may transmit less).
+* **Padding.** ``user_mask [B, K]`` and ``antenna_mask [B, N]`` remove padded users and antennas
+  from the keys of the attention along their axis; their outputs are zero. Every other
+  operation is per token, so an active token sees exactly its dense sub-problem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from agents.bert4beam import snr_feature
+from beamgym.downlink import project_power
+from beamgym.layout import TASKS
+from beamgym.utilities import UTILITIES
+
+DEFAULT_TASKS: tuple[str, ...] = ("sum_rate", "min_rate", "energy_efficiency")
+"""The paper's three tasks: what a UBERT run trains on unless told otherwise."""
+
+FEATURES = 4
+"""Features of an element token: Re h, Im h, SNR / 10 dB, normalised user weight."""
+
+
+@dataclass(frozen=True)
+class UbertConfig:
+    """Architecture of a :class:`Ubert` model; nothing depends on K, N or the utility.
+
+    Attributes:
+        hidden: F, the token feature size; heads: attention heads (both axes); layers: axial
+            blocks; feedforward: the FFN's inner size.
+    """
+
+    hidden: int = 64
+    heads: int = 4
+    layers: int = 3
+    feedforward: int = 128
+
+    def __post_init__(self) -> None:
+        for name in ("hidden", "heads", "layers", "feedforward"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.hidden % self.heads:
+            raise ValueError(f"hidden ({self.hidden}) must be a multiple of heads ({self.heads})")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def task_ids(utility: str | torch.Tensor, batch: int, device: torch.device) -> torch.Tensor:
+    """Indices into :data:`~beamgym.layout.TASKS` ``[B]`` from a name or an index tensor."""
+    if isinstance(utility, str):
+        if utility not in TASKS:
+            raise ValueError(f"utility must be one of {list(TASKS)}, got {utility!r}")
+        return torch.full((batch,), TASKS.index(utility), dtype=torch.long, device=device)
+    ids = torch.as_tensor(utility, device=device).long().expand(batch)
+    if bool(((ids < 0) | (ids >= len(TASKS))).any()):
+        raise ValueError(f"task ids must be in [0, {len(TASKS)}), got {ids.tolist()}")
+    return ids
+
+
+class AxialBlock(nn.Module):
+    """Post-LN attention over users, then over antennas, then a GELU FFN, on ``[B, K, N, F]``."""
+
+    def __init__(self, config: UbertConfig) -> None:
+        super().__init__()
+        f = config.hidden
+        self.users = nn.MultiheadAttention(f, config.heads, batch_first=True)
+        self.antennas = nn.MultiheadAttention(f, config.heads, batch_first=True)
+        self.ffn = nn.Sequential(
+            nn.Linear(f, config.feedforward), nn.GELU(), nn.Linear(config.feedforward, f)
+        )
+        self.norms = nn.ModuleList(nn.LayerNorm(f) for _ in range(3))
+
+    @staticmethod
+    def _attend(
+        attention: nn.MultiheadAttention, x: torch.Tensor, padding: torch.Tensor | None
+    ) -> torch.Tensor:
+        """Self-attention along dim 2 of ``x [B, A, L, F]``; ``padding [B, L]`` marks pad keys."""
+        batch, rows, length, features = x.shape
+        flat = x.reshape(batch * rows, length, features)
+        mask = None
+        if padding is not None:
+            mask = padding[:, None, :].expand(batch, rows, length).reshape(batch * rows, length)
+        out, _ = attention(flat, flat, flat, key_padding_mask=mask, need_weights=False)
+        return out.reshape(batch, rows, length, features)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        user_padding: torch.Tensor | None,
+        antenna_padding: torch.Tensor | None,
+    ) -> torch.Tensor:
+        over_users = self._attend(self.users, x.transpose(1, 2), user_padding).transpose(1, 2)
+        x = self.norms[0](x + over_users)
+        x = self.norms[1](x + self._attend(self.antennas, x, antenna_padding))
+        return self.norms[2](x + self.ffn(x))
+
+
+class Ubert(nn.Module):
+    """The multi-task model (see the module docstring); ``forward`` returns feasible ``W``."""
+
+    multitask = True
+    """The trainer passes the task (and user weights) to multi-task models."""
+
+    def __init__(self, config: UbertConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.input = nn.Sequential(
+            nn.Linear(FEATURES, config.hidden), nn.LayerNorm(config.hidden), nn.ELU()
+        )
+        self.task = nn.Embedding(len(TASKS), config.hidden)
+        self.blocks = nn.ModuleList(AxialBlock(config) for _ in range(config.layers))
+        self.output = nn.Linear(config.hidden, 2)
+        self.register_buffer(
+            "full_power",
+            torch.tensor([UTILITIES[name].full_power for name in TASKS]),
+            persistent=False,
+        )
+
+    def forward(
+        self,
+        H: torch.Tensor,
+        power: torch.Tensor,
+        noise_power: torch.Tensor,
+        utility: str | torch.Tensor,
+        user_mask: torch.Tensor | None = None,
+        antenna_mask: torch.Tensor | None = None,
+        weights: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Beamformers ``[B, N, K]`` for channels ``H [B, K, N]``.
+
+        Args:
+            H: complex channels; power, noise_power: ``[B]``.
+            utility: a utility name for the whole batch, or task ids ``[B]`` (indices into
+                :data:`beamgym.layout.TASKS`) choosing per sample.
+            user_mask, antenna_mask: bool ``[B, K]`` / ``[B, N]`` active entries (``None``: all).
+            weights: user weights ``[B, K]`` of ``weighted_sum_rate`` samples (``None``:
+                ones); only their ratios matter, and other tasks' samples ignore them.
+        """
+        batch, users, antennas = H.shape
+        real = H.real.dtype
+        tasks = task_ids(utility, batch, H.device)
+        active = torch.ones(batch, users, dtype=real, device=H.device)
+        if user_mask is not None:
+            active = user_mask.to(real)
+        if weights is None:
+            weights = active
+        else:  # the other tasks ignore weights: their tokens carry ones
+            weighted = (tasks == TASKS.index("weighted_sum_rate"))[:, None]
+            weights = torch.where(weighted, weights.to(real) * active, active)
+        total = weights.sum(-1, keepdim=True).clamp_min(1e-12)
+        weights = weights / total * active.sum(-1, keepdim=True)  # mean 1 over active users
+        grid = (batch, users, antennas, 1)
+        snr = snr_feature(power, noise_power).to(real)[:, None, None, None].expand(grid)
+        tokens = torch.cat(
+            [H.real[..., None], H.imag[..., None], snr, weights[:, :, None, None].expand(grid)],
+            dim=-1,
+        )
+        x = self.input(tokens) + self.task(tasks)[:, None, None, :]
+        user_padding = None if user_mask is None else ~user_mask.bool()
+        antenna_padding = None if antenna_mask is None else ~antenna_mask.bool()
+        for block in self.blocks:
+            x = block(x, user_padding, antenna_padding)
+        out = self.output(x)  # [B, K, N, 2]
+        raw = torch.complex(out[..., 0], out[..., 1]).mT  # [B, N, K]
+        if user_mask is not None:
+            raw = raw * user_mask[:, None, :]
+        if antenna_mask is not None:
+            raw = raw * antenna_mask[:, :, None]
+        scaled = raw * power.to(real).sqrt()[:, None, None]
+        return project_power(scaled, power, full_power=self.full_power[tasks])
