@@ -1,10 +1,24 @@
 """Unsupervised training of the learned solvers: minimise minus the beamgym utility.
 
 Every step draws a fresh batch of i.i.d. CN(0, 1) channels (``sigma2 = 1``): one K drawn
-uniformly from the training user counts for the whole batch, and each sample's SNR uniformly (in
-dB) from the SNR range. The loss is ``-mean_b U(W_b) / U(W_rzf,b)``: the utility of the
-model's beamformers relative to that of RZF on the same channel (no gradient through the
-reference), so that every SNR and K weighs alike although their utilities differ tenfold.
+uniformly from the training user counts for the whole batch (and, for UBERT, one N from the
+training antenna counts), and each sample's SNR uniformly (in dB) from the SNR range. The
+loss is ``-mean_b U(W_b) / U_ref,b``: the utility of the model's beamformers relative to a
+cheap reference on the same channel (:func:`reference_utility`, RZF-based, no gradient), so
+that every SNR and K weighs alike although their utilities differ tenfold.
+
+Multi-task models (UBERT, :mod:`agents.ubert`) train on several utilities at once
+(``--utilities``). Each task's loss is normalised by its own reference, as above, so the
+tasks' losses are all near -1 however different their units (bit/s/Hz, bit/s/Hz per unit
+power, log-rates), and the loss is the equal-weight mean of the per-task losses. Task
+sampling (``--task-sampling``):
+
+* ``uniform`` (default; the paper's "uniform sampling"): every step splits its batch into
+  equal shares, one per task (stratified), so every update sees every task;
+* ``random`` (the ablation): every step draws one task uniformly at random for its whole
+  batch.
+
+The user weights of ``weighted_sum_rate`` are drawn i.i.d. uniform in (0, 1] per user.
 
 Runs are resumable: ``OUT.train.pt`` (weights, optimiser, schedule, step and random state,
 loaded with ``weights_only=True``) is written every ``--checkpoint-every`` steps and when the
@@ -16,6 +30,8 @@ batch and gradients are averaged (``torch.distributed``, gloo on CPU, nccl on GP
 
     python -m agents.training --model bert4beam --utility sum_rate --num-antennas 8 \\
         --users 2 4 6 8 --snr-db 0 20 --steps 20000 --out agents/checkpoints/bert4beam-sum_rate-N8
+    python -m agents.training --model ubert --utilities sum_rate min_rate energy_efficiency \\
+        --users 2 3 4 5 6 7 8 --antennas 4 8 16 --steps 20000 --out agents/checkpoints/ubert
 """
 
 from __future__ import annotations
@@ -38,11 +54,27 @@ from torch import nn
 import beamgym
 from agents.bert4beam import Bert4beam, Bert4beamConfig, count_parameters
 from agents.linear import regularized_directions
+from agents.ubert import DEFAULT_TASKS, Ubert, UbertConfig
 from beamgym.downlink import project_power, rates
-from beamgym.utilities import utility
+from beamgym.layout import TASKS
+from beamgym.utilities import UTILITIES, utility
 
-MODELS: dict[str, tuple[type, type[nn.Module]]] = {"bert4beam": (Bert4beamConfig, Bert4beam)}
-"""Model name -> (config class, module class)."""
+MODELS: dict[str, tuple[type, type[nn.Module]]] = {
+    "bert4beam": (Bert4beamConfig, Bert4beam),
+    "ubert": (UbertConfig, Ubert),
+}
+"""Model name -> (config class, module class). A module class with ``multitask = True`` is
+called as ``model(H, power, noise, task_ids, weights=...)``, any other as
+``model(H, power, noise)`` with its config's ``utility`` and ``num_antennas``."""
+
+TASK_SAMPLING = ("uniform", "random")
+"""How a multi-task step shares its batch among the tasks (module docstring)."""
+
+DEFAULT_ANTENNAS = (4, 8, 16)
+"""The antenna counts a UBERT run trains on unless told otherwise (the CLI's default)."""
+
+EE_POWER_FRACTIONS = tuple(2.0**-i for i in range(8))
+"""Fractions of the budget tried by the energy-efficiency reference (1 down to 1/128)."""
 
 
 @dataclass
@@ -58,12 +90,71 @@ class TrainingConfig:
     learning_rate: float = 1e-3
     warmup: int = 500
     seed: int = 0
+    utilities: tuple[str, ...] = ()
+    """The tasks: empty for a single-task model (its ``model_config`` names the utility)."""
+    antennas: tuple[int, ...] = ()
+    """The antenna counts N drawn from: empty for a single-N model (``num_antennas``)."""
+    task_sampling: str = "uniform"
+    """``uniform`` (stratified shares of every batch) or ``random`` (one task per step)."""
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainingConfig:
+        """The configuration stored in a checkpoint or card: lists become tuples again, and
+        fields added since it was written take their defaults (old runs stay resumable)."""
+        values = dict(values)
+        for key in ("users", "snr_db", "utilities", "antennas"):
+            if key in values:
+                values[key] = tuple(values[key])
+        return cls(**values)
 
     def build(self) -> nn.Module:
+        """The untrained model; raises ``ValueError`` naming a bad setting."""
         if self.model not in MODELS:
             raise ValueError(f"model must be one of {sorted(MODELS)}, got {self.model!r}")
         config_cls, model_cls = MODELS[self.model]
-        return model_cls(config_cls(**self.model_config))
+        model = model_cls(config_cls(**self.model_config))
+        self.tasks(model)
+        self.antenna_counts(model)
+        return model
+
+    def tasks(self, model: nn.Module) -> tuple[str, ...]:
+        """The utilities trained on, validated against the model."""
+        for name in self.utilities:
+            if name not in UTILITIES:
+                raise ValueError(f"utilities must be in {list(UTILITIES)}, got {name!r}")
+        if len(set(self.utilities)) != len(self.utilities):
+            raise ValueError(f"utilities must be distinct, got {self.utilities}")
+        if self.task_sampling not in TASK_SAMPLING:
+            raise ValueError(
+                f"task_sampling must be one of {list(TASK_SAMPLING)}, got {self.task_sampling!r}"
+            )
+        if getattr(model, "multitask", False):
+            if not self.utilities:
+                raise ValueError(f"utilities: a {self.model} run must name its tasks")
+            return self.utilities
+        own = model.config.utility
+        if self.utilities not in ((), (own,)):
+            raise ValueError(
+                f"utilities: {self.model} trains only its model_config's utility {own!r}, "
+                f"got {self.utilities}"
+            )
+        return (own,)
+
+    def antenna_counts(self, model: nn.Module) -> tuple[int, ...]:
+        """The antenna counts N trained on, validated against the model."""
+        if any(not isinstance(n, int) or n < 1 for n in self.antennas):
+            raise ValueError(f"antennas must be positive integers, got {self.antennas}")
+        if getattr(model, "multitask", False):
+            if not self.antennas:
+                raise ValueError(f"antennas: a {self.model} run must name its antenna counts")
+            return self.antennas
+        own = model.config.num_antennas
+        if self.antennas not in ((), (own,)):
+            raise ValueError(
+                f"antennas: {self.model} has N={own} (model_config num_antennas), "
+                f"got {self.antennas}"
+            )
+        return (own,)
 
 
 def draw_problems(
@@ -76,16 +167,79 @@ def draw_problems(
     return H, 10.0 ** (snr / 10.0), torch.ones(batch)
 
 
-def relative_utility(
-    name: str, H: torch.Tensor, W: torch.Tensor, power: torch.Tensor, noise: torch.Tensor
+def reference_utility(
+    name: str,
+    H: torch.Tensor,
+    power: torch.Tensor,
+    noise: torch.Tensor,
+    weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """``U(W) / U(W_rzf)`` ``[B]`` on the same channels (the reference carries no gradient)."""
+    """The per-sample normaliser ``U_ref [B]`` of a task's loss, from RZF at full power
+    (``H^H (H H^H + K sigma2 / P I)^{-1}``, scaled to ``||W||_F^2 = P``); no gradient.
+
+    | utility | ``U_ref`` |
+    |---|---|
+    | sum_rate, weighted_sum_rate, proportional_fair | the utility of RZF |
+    | min_rate | RZF's *mean* user rate: its own minimum can be ~0 on an ill-conditioned channel, which would give that sample an unbounded weight |
+    | energy_efficiency | the best energy efficiency of RZF scaled to ``P``, ``P/2``, ..., ``P/128`` (:data:`EE_POWER_FRACTIONS`): at full power RZF is far from efficient at high SNR |
+    """
     with torch.no_grad():
         regularizer = H.shape[-2] * noise / power
-        reference = project_power(regularized_directions(H, regularizer), power, full_power=True)
-        baseline = utility(name, rates(H, reference, noise), power_used=power)
-    value = utility(name, rates(H, W, noise), power_used=beamgym.transmit_power(W))
-    return value / baseline
+        W = project_power(regularized_directions(H, regularizer), power, full_power=True)
+        user_rates = rates(H, W, noise)
+        if name == "min_rate":
+            return user_rates.mean(-1)
+        if name == "energy_efficiency":
+            best = torch.zeros_like(power)
+            for fraction in EE_POWER_FRACTIONS:
+                scaled_rates = rates(H, W * fraction**0.5, noise)
+                value = utility(name, scaled_rates, power_used=power * fraction)
+                best = torch.maximum(best, value)
+            return best
+        return utility(name, user_rates, power_used=power, weights=weights)
+
+
+def relative_utility(
+    name: str,
+    H: torch.Tensor,
+    W: torch.Tensor,
+    power: torch.Tensor,
+    noise: torch.Tensor,
+    weights: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``U(W) / U_ref`` ``[B]`` on the same channels (:func:`reference_utility`).
+
+    ``proportional_fair`` (a sum of log-rates, of either sign) uses the ratio of geometric
+    mean rates instead, ``exp((U(W) - U_ref) / K)``. Each is 1 at the reference.
+    """
+    reference = reference_utility(name, H, power, noise, weights)
+    value = utility(
+        name,
+        rates(H, W, noise),
+        power_used=beamgym.transmit_power(W),
+        weights=weights,
+    )
+    if name == "proportional_fair":
+        return torch.exp((value - reference) / H.shape[-2])
+    return value / reference
+
+
+def _draw(
+    choices: int, generator: torch.Generator, distributed: bool, *, always: bool = False
+) -> int:
+    """An index in ``range(choices)``, the same on every rank (rank 0's draw). A single
+    choice draws nothing unless ``always`` (the user count always did: old runs resume)."""
+    if choices == 1 and not always:
+        return 0
+    index = torch.randint(choices, (1,), generator=generator)
+    if distributed:
+        dist.broadcast(index, 0)
+    return int(index)
+
+
+def _short(name: str) -> str:
+    """``sum_rate`` -> ``sr``, ``energy_efficiency`` -> ``ee``: progress-bar labels."""
+    return "".join(word[0] for word in name.split("_"))
 
 
 def _learning_rate(step: int, config: TrainingConfig) -> float:
@@ -126,16 +280,21 @@ def train(
     start, elapsed = 0, 0.0
     if resume and state_path.is_file():
         state = torch.load(state_path, weights_only=True)
-        if state["config"] != asdict(config):
+        if TrainingConfig.from_dict(state["config"]) != config:
             raise ValueError(f"{state_path} was written by another configuration; use a new --out")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["generators"][rank])
         start, elapsed = state["step"], state["elapsed_s"]
     trained = nn.parallel.DistributedDataParallel(model) if distributed else model
-    utility_name = model.config.utility
-    antennas = model.config.num_antennas
+    multitask = getattr(model, "multitask", False)
+    tasks = config.tasks(model)
+    task_index = torch.tensor([TASKS.index(name) for name in tasks])
+    antenna_counts = config.antenna_counts(model)
     share = config.batch_size // world
+    if multitask and config.task_sampling == "uniform" and share < len(tasks):
+        raise ValueError(f"batch_size {config.batch_size} leaves some of {tasks} no sample")
+    last = dict.fromkeys(tasks, float("nan"))  # the latest relative utility of each task
 
     def checkpoint(step: int, random_state: torch.Tensor) -> None:
         """Save the state before ``step``: ``random_state`` is the generator's then."""
@@ -167,16 +326,39 @@ def train(
     try:
         for step in range(start, config.steps):
             random_state = generator.get_state()
-            pick = torch.randint(len(config.users), (1,), generator=generator)
-            users = config.users[int(pick)]
-            if distributed:  # one K per step for the whole (distributed) batch
-                users_tensor = torch.tensor([users])
-                dist.broadcast(users_tensor, 0)
-                users = int(users_tensor)
+            # one K (and N) per step for the whole (distributed) batch
+            users = config.users[_draw(len(config.users), generator, distributed, always=True)]
+            antennas = antenna_counts[_draw(len(antenna_counts), generator, distributed)]
             H, power, noise = draw_problems(generator, share, users, antennas, config.snr_db)
+            if config.task_sampling == "uniform":
+                assignment = torch.arange(share) % len(tasks)
+            else:
+                assignment = torch.full((share,), _draw(len(tasks), generator, distributed))
+            weights = None
+            if "weighted_sum_rate" in tasks:
+                weights = 1.0 - torch.rand(share, users, generator=generator)  # (0, 1]
+                weighted = assignment == tasks.index("weighted_sum_rate")
+                weights = torch.where(weighted[:, None], weights, torch.ones_like(weights))
             for group in optimizer.param_groups:
                 group["lr"] = _learning_rate(step, config)
-            loss = -relative_utility(utility_name, H, trained(H, power, noise), power, noise).mean()
+            if multitask:
+                W = trained(H, power, noise, task_index[assignment], weights=weights)
+            else:
+                W = trained(H, power, noise)
+            losses = []
+            for t, name in enumerate(tasks):
+                chosen = torch.nonzero(assignment == t)[:, 0]
+                if len(chosen) == len(assignment):
+                    chosen = slice(None)
+                elif len(chosen) == 0:
+                    continue
+                part = None if weights is None else weights[chosen]
+                value = relative_utility(
+                    name, H[chosen], W[chosen], power[chosen], noise[chosen], part
+                ).mean()
+                losses.append(value)
+                last[name] = value.item()
+            loss = -torch.stack(losses).mean()  # every task present weighs alike
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"non-finite loss at step {step}; last checkpoint kept")
             optimizer.zero_grad(set_to_none=True)
@@ -185,7 +367,7 @@ def train(
             optimizer.step()
             if bar is not None:
                 bar.update()
-                bar.set_postfix(relative=f"{-loss.item():.4f}")
+                bar.set_postfix({_short(name): f"{value:.3f}" for name, value in last.items()})
             if (step + 1) % checkpoint_every == 0:
                 checkpoint(step + 1, generator.get_state())
         step = config.steps
@@ -217,7 +399,7 @@ def load(path: str | Path) -> tuple[nn.Module, dict]:
     if not meta.is_file():
         raise ValueError(f"checkpoint must have {meta.name} beside its .pt, not found: {meta}")
     card = json.loads(meta.read_text())
-    config = TrainingConfig(**{**card["training"], "users": tuple(card["training"]["users"])})
+    config = TrainingConfig.from_dict(card["training"])
     model = config.build()
     model.load_state_dict(torch.load(path.with_suffix(".pt"), weights_only=True))
     return model.eval(), card
@@ -229,12 +411,25 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m agents.training", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--model", default="bert4beam", choices=sorted(MODELS))
-    parser.add_argument("--utility", default="sum_rate", choices=list(beamgym.UTILITIES))
-    parser.add_argument("--num-antennas", type=int, default=8)
-    parser.add_argument("--hidden", type=int, default=128)
-    parser.add_argument("--heads", type=int, default=4)
-    parser.add_argument("--layers", type=int, default=4)
-    parser.add_argument("--feedforward", type=int, default=512)
+    single = parser.add_argument_group("bert4beam (one utility, one N)")
+    single.add_argument("--utility", choices=list(beamgym.UTILITIES), help="default sum_rate")
+    single.add_argument("--num-antennas", type=int, help="N; default 8")
+    multi = parser.add_argument_group("ubert (multi-task)")
+    multi.add_argument(
+        "--utilities",
+        nargs="+",
+        choices=list(beamgym.UTILITIES),
+        help=f"the tasks; default {' '.join(DEFAULT_TASKS)}",
+    )
+    multi.add_argument(
+        "--antennas",
+        type=int,
+        nargs="+",
+        help=f"the antenna counts N trained on; default {' '.join(map(str, DEFAULT_ANTENNAS))}",
+    )
+    multi.add_argument("--task-sampling", choices=TASK_SAMPLING, default="uniform")
+    for name in ("hidden", "heads", "layers", "feedforward"):
+        parser.add_argument(f"--{name}", type=int, help="default: the model's own")
     parser.add_argument(
         "--users", type=int, nargs="+", default=(2, 4, 6, 8), help="the user counts K trained on"
     )
@@ -252,16 +447,30 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if min(args.users) < 1:
         parser.error(f"--users must be positive integers, got {args.users}")
+    config_cls, model_cls = MODELS[args.model]
+    defaults = config_cls().to_dict()  # every key stored: the card states the whole model
+    model_config = {
+        key: default if getattr(args, key) is None else getattr(args, key)
+        for key, default in defaults.items()
+    }
+    multitask = getattr(model_cls, "multitask", False)
+    misplaced = ("utility", "num_antennas") if multitask else ("utilities", "antennas")
+    for key in misplaced:
+        if getattr(args, key) is not None:
+            parser.error(
+                f"--{key.replace('_', '-')} does not apply to --model {args.model}; "
+                + ("use --utilities/--antennas" if multitask else "use --utility/--num-antennas")
+            )
+    utilities, antennas = (), ()
+    if multitask:
+        utilities = tuple(args.utilities or DEFAULT_TASKS)
+        antennas = tuple(args.antennas or DEFAULT_ANTENNAS)
     config = TrainingConfig(
         model=args.model,
-        model_config={
-            "num_antennas": args.num_antennas,
-            "utility": args.utility,
-            "hidden": args.hidden,
-            "heads": args.heads,
-            "layers": args.layers,
-            "feedforward": args.feedforward,
-        },
+        model_config=model_config,
+        utilities=utilities,
+        antennas=antennas,
+        task_sampling=args.task_sampling,
         users=tuple(args.users),
         snr_db=tuple(args.snr_db),
         steps=args.steps,
