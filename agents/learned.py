@@ -1,14 +1,22 @@
-"""Trained models as solvers: ``agents.make("bert4beam").solve(H, power=P)``.
+"""Trained models as solvers: ``agents.make("bert4beam").solve(H, power=P)``,
+``agents.make("ubert").solve(H, power=P, utility="min_rate")``.
 
 A :class:`LearnedSolver` loads a checkpoint written by :mod:`agents.training` (``PATH.pt``
 holds only weights, read with ``weights_only=True``; ``PATH.json`` the configuration and
 model card) and runs the model in float32 on ``H``'s device.
 
-Sizes: any K (the models are permutation-equivariant over users); N up to the model's
+BERT4beam serves any K (it is permutation-equivariant over users) and N up to the model's
 ``num_antennas``: a smaller array is served as the model's array with the missing antennas
 last and silent (zero channel, zero beamformer rows), as a padded observation would be;
 a larger one is not applicable. Padded batches are grouped by mask pattern like every
 solver's, so a padded sample gets exactly the beamformer of its active sub-problem.
+
+UBERT serves every utility it was trained on (its card's ``training.utilities``) and any K
+and N: no parameter depends on either (element tokens, axial attention, no index table), so
+declining a size would be a policy, not a limit; how well it does outside its training
+ranges is measured by the evaluation (which marks unseen sizes), not assumed. It reads
+padded batches itself (``handles_masks``): the masks go to the attention, which gives the
+dense sub-problem's beamformer up to float rounding.
 """
 
 from __future__ import annotations
@@ -81,3 +89,36 @@ class Bert4beamSolver(LearnedSolver):
 
     name = "bert4beam"
     default_checkpoint = "bert4beam-sum_rate-N8"
+
+
+@register
+class UbertSolver(LearnedSolver):
+    """UBERT (:mod:`agents.ubert`), one model for every utility it was trained on, any K and N;
+    default: the shipped checkpoint ``ubert``."""
+
+    name = "ubert"
+    default_checkpoint = "ubert"
+    handles_masks = True
+
+    @property
+    def utilities(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(self.card["training"]["utilities"])
+
+    def _solve(self, problem: Problem) -> torch.Tensor:
+        return self._solve_masked(problem, None, None)
+
+    def _solve_masked(
+        self, problem: Problem, users: torch.Tensor | None, antennas: torch.Tensor | None
+    ) -> torch.Tensor:
+        dtype = torch.float64 if self.dtype == "float64" else torch.float32
+        model = self.model.to(device=problem.H.device, dtype=dtype)
+        with torch.no_grad():
+            return model(
+                problem.H,
+                problem.power,
+                problem.noise_power,
+                problem.utility,
+                user_mask=users,
+                antenna_mask=antennas,
+                weights=problem.weights,
+            )

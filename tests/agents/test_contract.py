@@ -7,6 +7,7 @@ import torch
 import agents
 from agents import rl, training
 from beamgym.downlink import rates, transmit_power
+from beamgym.layout import TASKS
 
 # utility each agent is asked to optimise, and the smallest (K, N) it must handle
 TASK = {"ee": "energy_efficiency", "maxmin": "min_rate", "pf": "proportional_fair"}
@@ -19,15 +20,24 @@ def channel(generator: torch.Generator, batch: int, users: int, antennas: int) -
 
 @pytest.fixture(scope="session", autouse=True)
 def untrained_checkpoints(tmp_path_factory) -> None:
-    """Untrained RL policies serving every utility at K <= 4, N <= 5 and an untrained
-    BERT4beam at N = 5 (the sizes used here): the contract concerns the agent, not how well
-    its model was trained."""
+    """Untrained RL policies serving every utility at K <= 4, N <= 5, an untrained
+    BERT4beam at N = 5 (the sizes used here) and an untrained UBERT serving every utility:
+    the contract concerns the agent, not how well its model was trained."""
     folder = tmp_path_factory.mktemp("checkpoints")
     small = {"num_antennas": 5, "hidden": 16, "heads": 2, "layers": 1, "feedforward": 32}
     training.train(
         training.TrainingConfig(model_config=small, steps=0), folder / "bert4beam", progress=False
     )
     FAST_CONFIG["bert4beam"] = {"checkpoint": str(folder / "bert4beam")}
+    tiny = {"hidden": 16, "heads": 2, "layers": 1, "feedforward": 32}
+    training.train(
+        training.TrainingConfig(
+            model="ubert", model_config=tiny, utilities=TASKS, antennas=(5,), steps=0
+        ),
+        folder / "ubert",
+        progress=False,
+    )
+    FAST_CONFIG["ubert"] = {"checkpoint": str(folder / "ubert")}
     for algorithm in rl.HYPERPARAMETERS:
         checkpoint = rl.Checkpoint(
             algorithm,
