@@ -428,6 +428,12 @@ def main(argv: list[str] | None = None) -> None:
         help=f"the antenna counts N trained on; default {' '.join(map(str, DEFAULT_ANTENNAS))}",
     )
     multi.add_argument("--task-sampling", choices=TASK_SAMPLING, default="uniform")
+    multi.add_argument(
+        "--rzf-features",
+        action="store_true",
+        default=None,
+        help="tokens also carry the RZF beamformer's entries (agents.ubert)",
+    )
     for name in ("hidden", "heads", "layers", "feedforward"):
         parser.add_argument(f"--{name}", type=int, help="default: the model's own")
     parser.add_argument(
@@ -454,12 +460,14 @@ def main(argv: list[str] | None = None) -> None:
         for key, default in defaults.items()
     }
     multitask = getattr(model_cls, "multitask", False)
-    misplaced = ("utility", "num_antennas") if multitask else ("utilities", "antennas")
+    misplaced = ("utility", "num_antennas")
+    if not multitask:
+        misplaced = ("utilities", "antennas", "rzf_features")
     for key in misplaced:
         if getattr(args, key) is not None:
             parser.error(
                 f"--{key.replace('_', '-')} does not apply to --model {args.model}; "
-                + ("use --utilities/--antennas" if multitask else "use --utility/--num-antennas")
+                + ("use --utilities/--antennas" if multitask else "it is a ubert option")
             )
     utilities, antennas = (), ()
     if multitask:

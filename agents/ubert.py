@@ -32,6 +32,15 @@ Decisions where the paper's text was not available (``research/bert4beam.md`` §
 * **Weights.** The user weights of ``weighted_sum_rate`` enter every token of user k as
   ``a_k`` divided by the active users' mean (the optimum does not change when all weights are
   scaled); they are ones for the other utilities.
+* **RZF features (option, off by default).** With ``rzf_features`` every token also carries
+  its entry of the RZF beamformer ``H^H (H H^H + K sigma2 / P I)^{-1}`` (scaled to mean
+  ``|entry|^2 = 1`` over the active entries), so the network refines a classical solution
+  instead of having to compute a matrix inverse by attention. This departs from the paper's
+  raw-CSI tokens but keeps both equivariances and the mask exactness (RZF of a padded
+  problem is the dense sub-problem's RZF, zeros elsewhere). In a one-minute trial (1,000
+  steps of batch 96, K in {2, 3, 4}, N = 4) it raised the ratio to the references at
+  K = N = 4, 10 dB from 0.80 to 0.89 (sum rate vs WMMSE), 0.58 to 0.88 (max-min vs the
+  optimum) and 0.65 to 0.72 (EE vs Dinkelbach).
 * **SNR, channel scale, power adapter.** As BERT4beam (:mod:`agents.bert4beam`): ``snr_db / 10``
   is a feature, the channel enters unscaled, and the parameter-free adapter
   :func:`beamgym.downlink.project_power` makes ``sqrt(P) W`` feasible, per sample onto the
@@ -49,6 +58,7 @@ import torch
 from torch import nn
 
 from agents.bert4beam import snr_feature
+from agents.linear import regularized_directions
 from beamgym.downlink import project_power
 from beamgym.layout import TASKS
 from beamgym.utilities import UTILITIES
@@ -57,7 +67,8 @@ DEFAULT_TASKS: tuple[str, ...] = ("sum_rate", "min_rate", "energy_efficiency")
 """The paper's three tasks: what a UBERT run trains on unless told otherwise."""
 
 FEATURES = 4
-"""Features of an element token: Re h, Im h, SNR / 10 dB, normalised user weight."""
+"""Features of an element token: Re h, Im h, SNR / 10 dB, normalised user weight (and
+Re w_rzf, Im w_rzf with ``rzf_features``)."""
 
 
 @dataclass(frozen=True)
@@ -67,18 +78,22 @@ class UbertConfig:
     Attributes:
         hidden: F, the token feature size; heads: attention heads (both axes); layers: axial
             blocks; feedforward: the FFN's inner size.
+        rzf_features: tokens also carry the RZF beamformer's entry (module docstring).
     """
 
     hidden: int = 64
     heads: int = 4
     layers: int = 3
     feedforward: int = 128
+    rzf_features: bool = False
 
     def __post_init__(self) -> None:
         for name in ("hidden", "heads", "layers", "feedforward"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.rzf_features, bool):
+            raise ValueError(f"rzf_features must be a bool, got {self.rzf_features!r}")
         if self.hidden % self.heads:
             raise ValueError(f"hidden ({self.hidden}) must be a multiple of heads ({self.heads})")
 
@@ -146,7 +161,9 @@ class Ubert(nn.Module):
         super().__init__()
         self.config = config
         self.input = nn.Sequential(
-            nn.Linear(FEATURES, config.hidden), nn.LayerNorm(config.hidden), nn.ELU()
+            nn.Linear(FEATURES + 2 * config.rzf_features, config.hidden),
+            nn.LayerNorm(config.hidden),
+            nn.ELU(),
         )
         self.task = nn.Embedding(len(TASKS), config.hidden)
         self.blocks = nn.ModuleList(AxialBlock(config) for _ in range(config.layers))
@@ -192,8 +209,12 @@ class Ubert(nn.Module):
         weights = weights / total * active.sum(-1, keepdim=True)  # mean 1 over active users
         grid = (batch, users, antennas, 1)
         snr = snr_feature(power, noise_power).to(real)[:, None, None, None].expand(grid)
+        features = [H.real, H.imag]
+        if self.config.rzf_features:
+            rzf = _rzf_entries(H, power, noise_power, user_mask, antenna_mask)
+            features += [rzf.real, rzf.imag]
         tokens = torch.cat(
-            [H.real[..., None], H.imag[..., None], snr, weights[:, :, None, None].expand(grid)],
+            [f[..., None] for f in features] + [snr, weights[:, :, None, None].expand(grid)],
             dim=-1,
         )
         x = self.input(tokens) + self.task(tasks)[:, None, None, :]
@@ -209,3 +230,26 @@ class Ubert(nn.Module):
             raw = raw * antenna_mask[:, :, None]
         scaled = raw * power.to(real).sqrt()[:, None, None]
         return project_power(scaled, power, full_power=self.full_power[tasks])
+
+
+def _rzf_entries(
+    H: torch.Tensor,
+    power: torch.Tensor,
+    noise_power: torch.Tensor,
+    user_mask: torch.Tensor | None,
+    antenna_mask: torch.Tensor | None,
+) -> torch.Tensor:
+    """RZF ``[B, K, N]`` (entry ``(k, n)`` is ``w_nk``) of the active sub-problem, scaled to mean
+    ``|w|^2 = 1`` over the active entries, zero on padded ones."""
+    batch, users, antennas = H.shape
+    active = torch.ones(batch, users, antennas, dtype=H.real.dtype, device=H.device)
+    if user_mask is not None:
+        active = active * user_mask[:, :, None]
+    if antenna_mask is not None:
+        active = active * antenna_mask[:, None, :]
+    H = H * active
+    active_users = active.amax(-1).sum(-1)
+    regularizer = (active_users * noise_power / power).to(H.real.dtype)
+    entries = regularized_directions(H, regularizer).mT
+    scale = (entries.abs() ** 2).sum((1, 2)) / active.sum((1, 2))
+    return entries / scale.clamp_min(1e-30).sqrt()[:, None, None]

@@ -29,7 +29,7 @@ def untrained_checkpoints(tmp_path_factory) -> None:
         training.TrainingConfig(model_config=small, steps=0), folder / "bert4beam", progress=False
     )
     FAST_CONFIG["bert4beam"] = {"checkpoint": str(folder / "bert4beam")}
-    tiny = {"hidden": 16, "heads": 2, "layers": 1, "feedforward": 32}
+    tiny = {"hidden": 16, "heads": 2, "layers": 1, "feedforward": 32, "rzf_features": True}
     training.train(
         training.TrainingConfig(
             model="ubert", model_config=tiny, utilities=TASKS, antennas=(5,), steps=0

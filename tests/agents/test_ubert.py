@@ -18,9 +18,9 @@ from beamgym.utilities import UTILITIES
 SMALL = {"hidden": 16, "heads": 2, "layers": 2, "feedforward": 32}
 
 
-def model() -> Ubert:
+def model(rzf_features: bool = False) -> Ubert:
     torch.manual_seed(0)
-    return Ubert(UbertConfig(**SMALL)).eval()
+    return Ubert(UbertConfig(**SMALL, rzf_features=rzf_features)).eval()
 
 
 def problems(generator, batch=5, users=3, antennas=4):
@@ -43,9 +43,10 @@ def config(steps: int, **changes) -> training.TrainingConfig:
     return training.TrainingConfig(**settings)
 
 
+@pytest.mark.parametrize("rzf_features", [False, True])
 @pytest.mark.parametrize("utility", TASKS)
-def test_permuting_users_or_antennas_permutes_the_beamformer(utility, torch_rng):
-    net = model()
+def test_permuting_users_or_antennas_permutes_the_beamformer(utility, rzf_features, torch_rng):
+    net = model(rzf_features)
     H, power, noise = problems(torch_rng)
     weights = torch.rand(5, 3, generator=torch_rng)
     users, antennas = torch.tensor([2, 0, 1]), torch.tensor([3, 1, 0, 2])
@@ -85,10 +86,13 @@ def test_rate_tasks_use_the_whole_budget_and_energy_efficiency_may_use_less(util
         assert (used < 0.01 * power).all()
 
 
-def test_padded_users_and_antennas_get_nothing_and_do_not_change_the_others(torch_rng):
+@pytest.mark.parametrize("rzf_features", [False, True])
+def test_padded_users_and_antennas_get_nothing_and_do_not_change_the_others(
+    rzf_features, torch_rng
+):
     """A variable-K, variable-N batch: each sample is its dense sub-problem (any garbage in
     the padded entries of H and weights is ignored)."""
-    net = model()
+    net = model(rzf_features)
     H, power, noise = problems(torch_rng, batch=3, users=4, antennas=5)
     weights = torch.rand(3, 4, generator=torch_rng)
     user_mask = torch.tensor([[1, 1, 1, 1], [1, 0, 1, 0], [0, 1, 1, 1]], dtype=torch.bool)
@@ -233,7 +237,7 @@ def test_cli_trains_ubert_and_rejects_the_single_task_flags(tmp_path, capsys):
     training.main(
         ["--model", "ubert", "--utilities", "sum_rate", "min_rate", "--antennas", "3", "5"]
         + ["--users", "2", "--hidden", "8", "--heads", "2", "--layers", "1", "--steps", "2"]
-        + ["--batch-size", "8", "--task-sampling", "random", "--out", str(out)]
+        + ["--batch-size", "8", "--task-sampling", "random", "--rzf-features", "--out", str(out)]
     )
     _, card = training.load(out)
     assert card["training"]["model_config"] == {
@@ -241,6 +245,7 @@ def test_cli_trains_ubert_and_rejects_the_single_task_flags(tmp_path, capsys):
         "heads": 2,
         "layers": 1,
         "feedforward": 128,
+        "rzf_features": True,
     }
     assert card["training"]["antennas"] == [3, 5] and card["training"]["task_sampling"] == "random"
     with pytest.raises(SystemExit):
@@ -249,6 +254,9 @@ def test_cli_trains_ubert_and_rejects_the_single_task_flags(tmp_path, capsys):
     with pytest.raises(SystemExit):
         training.main(["--utilities", "sum_rate", "--out", "x"])
     assert "--utilities does not apply to --model bert4beam" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        training.main(["--rzf-features", "--out", "x"])
+    assert "--rzf-features does not apply to --model bert4beam" in capsys.readouterr().err
 
 
 def test_torchrun_two_processes_share_the_random_task_of_each_step(tmp_path):
