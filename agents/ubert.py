@@ -18,10 +18,11 @@ Decisions where the paper's text was not available (``research/bert4beam.md`` §
 * **How a token knows its user and antenna.** Not by an index embedding: by *where it is
   attended from* (option (c) of the digest, axial attention). The tokens of a grid ``[K, N]``
   attend along one axis at a time; the user-axis attention mixes only tokens of the same
-  antenna, the antenna-axis attention only tokens of the same user. So after one block token
-  ``(k, n)`` carries a summary of its row (user k's whole channel) and of its column (what
-  the other users see on antenna n), and after two blocks of everything, always with its own
-  position in the grid fixed by the attention pattern. No table depends on K or N, hence the
+  antenna, the antenna-axis attention only tokens of the same user. So token ``(k, n)``
+  first gathers its column (what every user sees on antenna n), then its row (user k's
+  entries, each holding its own column): after one block it depends on the whole channel,
+  and which of it is "my user" or "my antenna" is fixed by the attention pattern, not by a
+  label. No table depends on K or N, hence the
   model is permutation-equivariant over users *and* over antennas (permuting users permutes
   the columns of W, permuting antennas its rows; tested) and takes any K and N. The cost is
   ``O(K N (K + N))`` per layer instead of ``O((K N)^2)`` for full attention over the grid.
