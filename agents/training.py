@@ -434,6 +434,13 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="tokens also carry the RZF beamformer's entries (agents.ubert)",
     )
+    multi.add_argument(
+        "--no-power-head",
+        dest="power_head",
+        action="store_false",
+        default=None,
+        help="energy efficiency's power from the raw output's norm (paper-style adapter)",
+    )
     for name in ("hidden", "heads", "layers", "feedforward"):
         parser.add_argument(f"--{name}", type=int, help="default: the model's own")
     parser.add_argument(
@@ -460,13 +467,14 @@ def main(argv: list[str] | None = None) -> None:
         for key, default in defaults.items()
     }
     multitask = getattr(model_cls, "multitask", False)
-    misplaced = ("utility", "num_antennas")
+    flags = {"utility": "--utility", "num_antennas": "--num-antennas"}
     if not multitask:
-        misplaced = ("utilities", "antennas", "rzf_features")
-    for key in misplaced:
+        flags = {"utilities": "--utilities", "antennas": "--antennas"}
+        flags |= {"rzf_features": "--rzf-features", "power_head": "--no-power-head"}
+    for key, flag in flags.items():
         if getattr(args, key) is not None:
             parser.error(
-                f"--{key.replace('_', '-')} does not apply to --model {args.model}; "
+                f"{flag} does not apply to --model {args.model}; "
                 + ("use --utilities/--antennas" if multitask else "it is a ubert option")
             )
     utilities, antennas = (), ()

@@ -18,9 +18,13 @@ from beamgym.utilities import UTILITIES
 SMALL = {"hidden": 16, "heads": 2, "layers": 2, "feedforward": 32}
 
 
-def model(rzf_features: bool = False) -> Ubert:
+def model(**options) -> Ubert:
     torch.manual_seed(0)
-    return Ubert(UbertConfig(**SMALL, rzf_features=rzf_features)).eval()
+    return Ubert(UbertConfig(**SMALL, **options)).eval()
+
+
+VARIANTS = [{}, {"rzf_features": True}, {"power_head": False}]
+"""The default model and each option changed."""
 
 
 def problems(generator, batch=5, users=3, antennas=4):
@@ -43,10 +47,10 @@ def config(steps: int, **changes) -> training.TrainingConfig:
     return training.TrainingConfig(**settings)
 
 
-@pytest.mark.parametrize("rzf_features", [False, True])
+@pytest.mark.parametrize("options", VARIANTS, ids=str)
 @pytest.mark.parametrize("utility", TASKS)
-def test_permuting_users_or_antennas_permutes_the_beamformer(utility, rzf_features, torch_rng):
-    net = model(rzf_features)
+def test_permuting_users_or_antennas_permutes_the_beamformer(utility, options, torch_rng):
+    net = model(**options)
     H, power, noise = problems(torch_rng)
     weights = torch.rand(5, 3, generator=torch_rng)
     users, antennas = torch.tensor([2, 0, 1]), torch.tensor([3, 1, 0, 2])
@@ -68,17 +72,21 @@ def test_task_ids_per_sample_equal_one_task_per_batch(torch_rng):
     assert not torch.allclose(net(H, power, noise, "sum_rate"), net(H, power, noise, "min_rate"))
 
 
+@pytest.mark.parametrize("power_head", [True, False])
 @pytest.mark.parametrize("utility", TASKS)
-def test_rate_tasks_use_the_whole_budget_and_energy_efficiency_may_use_less(utility, torch_rng):
-    net = model()
+def test_rate_tasks_use_the_whole_budget_and_energy_efficiency_may_use_less(
+    utility, power_head, torch_rng
+):
+    net = model(power_head=power_head)
     H, power, noise = problems(torch_rng)
-    torch.testing.assert_close(
-        transmit_power(net(H, power, noise, utility)).clamp_max(power),
-        transmit_power(net(H, power, noise, utility)),
-    )
-    with torch.no_grad():  # a small raw output: the ball keeps it, the sphere scales it up
-        net.output.weight.mul_(1e-3)
-        net.output.bias.mul_(1e-3)
+    assert (transmit_power(net(H, power, noise, utility)) <= power * (1 + 1e-5)).all()
+    with torch.no_grad():
+        if power_head:  # a power fraction near 0
+            net.output.weight[2] = 0.0
+            net.output.bias[2] = -10.0
+        else:  # a small raw output: the ball keeps it, the sphere scales it up
+            net.output.weight.mul_(1e-3)
+            net.output.bias.mul_(1e-3)
     used = transmit_power(net(H, power, noise, utility))
     if UTILITIES[utility].full_power:
         torch.testing.assert_close(used, power)
@@ -86,13 +94,25 @@ def test_rate_tasks_use_the_whole_budget_and_energy_efficiency_may_use_less(util
         assert (used < 0.01 * power).all()
 
 
-@pytest.mark.parametrize("rzf_features", [False, True])
-def test_padded_users_and_antennas_get_nothing_and_do_not_change_the_others(
-    rzf_features, torch_rng
-):
+def test_the_power_of_energy_efficiency_has_a_gradient_at_any_output_scale(torch_rng):
+    """The flaw of the projection adapter (module docstring): above the budget the ball
+    projection ignores the raw output's norm, so nothing can lower the power; the power
+    head's fraction does not depend on that norm."""
+    H, power, noise = problems(torch_rng)
+    for power_head in (True, False):
+        net = model(power_head=power_head)
+        with torch.no_grad():
+            net.output.weight[:2].mul_(100.0)  # a raw beamformer far above the budget
+        used = transmit_power(net(H, power, noise, "energy_efficiency")).sum()
+        (gradient,) = torch.autograd.grad(used, net.output.bias)
+        assert (gradient.abs().max() > 1e-3) == power_head, gradient
+
+
+@pytest.mark.parametrize("options", VARIANTS, ids=str)
+def test_padded_users_and_antennas_get_nothing_and_do_not_change_the_others(options, torch_rng):
     """A variable-K, variable-N batch: each sample is its dense sub-problem (any garbage in
     the padded entries of H and weights is ignored)."""
-    net = model(rzf_features)
+    net = model(**options)
     H, power, noise = problems(torch_rng, batch=3, users=4, antennas=5)
     weights = torch.rand(3, 4, generator=torch_rng)
     user_mask = torch.tensor([[1, 1, 1, 1], [1, 0, 1, 0], [0, 1, 1, 1]], dtype=torch.bool)
@@ -246,6 +266,7 @@ def test_cli_trains_ubert_and_rejects_the_single_task_flags(tmp_path, capsys):
         "layers": 1,
         "feedforward": 128,
         "rzf_features": True,
+        "power_head": True,
     }
     assert card["training"]["antennas"] == [3, 5] and card["training"]["task_sampling"] == "random"
     with pytest.raises(SystemExit):
@@ -257,6 +278,9 @@ def test_cli_trains_ubert_and_rejects_the_single_task_flags(tmp_path, capsys):
     with pytest.raises(SystemExit):
         training.main(["--rzf-features", "--out", "x"])
     assert "--rzf-features does not apply to --model bert4beam" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        training.main(["--no-power-head", "--out", "x"])
+    assert "--no-power-head does not apply to --model bert4beam" in capsys.readouterr().err
 
 
 def test_torchrun_two_processes_share_the_random_task_of_each_step(tmp_path):
