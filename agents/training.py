@@ -30,8 +30,9 @@ batch and gradients are averaged (``torch.distributed``, gloo on CPU, nccl on GP
 
     python -m agents.training --model bert4beam --utility sum_rate --num-antennas 8 \\
         --users 2 4 6 8 --snr-db 0 20 --steps 20000 --out agents/checkpoints/bert4beam-sum_rate-N8
-    python -m agents.training --model ubert --utilities sum_rate min_rate energy_efficiency \\
-        --users 2 3 4 5 6 7 8 --antennas 4 8 16 --steps 20000 --out agents/checkpoints/ubert
+    python -m agents.training --model ubert --rzf-features \\
+        --utilities sum_rate min_rate energy_efficiency --users 2 3 4 5 6 7 8 --antennas 4 8 16 \\
+        --steps 30000 --batch-size 128 --lr 2e-3 --out agents/checkpoints/ubert
 """
 
 from __future__ import annotations
