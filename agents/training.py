@@ -501,13 +501,18 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as error:
         parser.error(str(error))
     command = "python -m agents.training " + shlex.join(argv)
-    train(
-        config,
-        args.out,
-        resume=args.resume,
-        command=command,
-        checkpoint_every=args.checkpoint_every,
-    )
+    try:
+        train(
+            config,
+            args.out,
+            resume=args.resume,
+            command=command,
+            checkpoint_every=args.checkpoint_every,
+        )
+    finally:
+        if dist.is_initialized():  # every rank leaves together: no teardown while one writes
+            dist.barrier()
+            dist.destroy_process_group()
 
 
 if __name__ == "__main__":
