@@ -11,6 +11,7 @@ import agents
 from agents import training
 from agents.bert4beam import Bert4beam, Bert4beamConfig, adapt
 from beamgym.downlink import transmit_power
+from tests.agents.interruption import interrupt_at_draw
 
 SMALL = {"hidden": 16, "heads": 2, "layers": 2, "feedforward": 32}
 
@@ -99,19 +100,10 @@ def test_checkpoint_round_trip_and_solver(tmp_path, torch_rng):
 
 def test_resume_after_an_interruption_gives_the_same_weights(tmp_path, monkeypatch):
     whole = training.train(config(8), tmp_path / "whole", progress=False)
-    calls = {"n": 0}
-    draw = training.draw_problems
-
-    def interrupted(*args):
-        calls["n"] += 1
-        if calls["n"] == 5:
-            raise KeyboardInterrupt
-        return draw(*args)
-
-    monkeypatch.setattr(training, "draw_problems", interrupted)
+    interrupt_at_draw(monkeypatch, 5)
     with pytest.raises(KeyboardInterrupt):
         training.train(config(8), tmp_path / "split", progress=False)
-    monkeypatch.setattr(training, "draw_problems", draw)
+    monkeypatch.undo()
     assert torch.load(tmp_path / "split.train.pt", weights_only=True)["step"] == 4
     resumed = training.train(config(8), tmp_path / "split", resume=True, progress=False)
     for a, b in zip(whole.parameters(), resumed.parameters(), strict=True):

@@ -14,6 +14,7 @@ from agents.ubert import DEFAULT_TASKS, Ubert, UbertConfig
 from beamgym.downlink import project_power, transmit_power
 from beamgym.layout import TASKS
 from beamgym.utilities import UTILITIES
+from tests.agents.interruption import interrupt_at_draw
 
 SMALL = {"hidden": 16, "heads": 2, "layers": 2, "feedforward": 32}
 
@@ -213,19 +214,10 @@ def test_checkpoint_round_trip_and_solver(tmp_path, torch_rng):
 def test_resume_after_an_interruption_gives_the_same_weights(tmp_path, monkeypatch):
     settings = {"task_sampling": "random", "utilities": TASKS}  # random tasks and weights
     whole = training.train(config(6, **settings), tmp_path / "whole", progress=False)
-    calls = {"n": 0}
-    draw = training.draw_problems
-
-    def interrupted(*args):
-        calls["n"] += 1
-        if calls["n"] == 4:
-            raise KeyboardInterrupt
-        return draw(*args)
-
-    monkeypatch.setattr(training, "draw_problems", interrupted)
+    interrupt_at_draw(monkeypatch, 4)
     with pytest.raises(KeyboardInterrupt):
         training.train(config(6, **settings), tmp_path / "split", progress=False)
-    monkeypatch.setattr(training, "draw_problems", draw)
+    monkeypatch.undo()
     resumed = training.train(config(6, **settings), tmp_path / "split", resume=True, progress=False)
     for a, b in zip(whole.parameters(), resumed.parameters(), strict=True):
         torch.testing.assert_close(a, b)

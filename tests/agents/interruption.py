@@ -1,0 +1,18 @@
+"""Interrupting a training run part way, as Ctrl-C would."""
+
+from agents import training
+
+
+def interrupt_at_draw(monkeypatch, draw: int) -> None:
+    """Make the trainer raise ``KeyboardInterrupt`` when it draws its ``draw``-th batch
+    (undo with ``monkeypatch.undo()``)."""
+    calls = {"n": 0}
+    original = training.draw_problems
+
+    def interrupted(*args):
+        calls["n"] += 1
+        if calls["n"] == draw:
+            raise KeyboardInterrupt
+        return original(*args)
+
+    monkeypatch.setattr(training, "draw_problems", interrupted)
