@@ -24,21 +24,13 @@ from pathlib import Path
 import torch
 
 import agents
+from agents.registry import REFERENCES
 from agents.solver import Solver
 from beamgym.downlink import rates, transmit_power
 from beamgym.utilities import utility
 
 EVALUATION_SEED = 2_000_000
 """Base seed of the evaluation channels (training draws from seeds below 1,000,000)."""
-
-REFERENCES = {
-    "sum_rate": "wmmse",
-    "weighted_sum_rate": "wmmse",
-    "min_rate": "maxmin",
-    "proportional_fair": "pf",
-    "energy_efficiency": "ee",
-}
-"""The reference solver of each utility (as on the leaderboard)."""
 
 
 def _mean_utility(name: str, solver: Solver, H: torch.Tensor, power: float) -> float:

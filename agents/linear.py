@@ -46,6 +46,13 @@ def regularized_directions(H: torch.Tensor, regularizer: torch.Tensor) -> torch.
     return torch.linalg.solve(H @ H.mH + regularizer[:, None, None] * eye, H).mH
 
 
+def rzf_beamformer(H: torch.Tensor, power: torch.Tensor, noise_power: torch.Tensor) -> torch.Tensor:
+    """RZF at full power ``[B, N, K]``: :func:`regularized_directions` with ``r = K sigma2 / P``,
+    scaled to ``||W||_F^2 = P``; ``power``, ``noise_power`` ``[B]``."""
+    regularizer = H.shape[-2] * noise_power / power
+    return project_power(regularized_directions(H, regularizer), power, full_power=True)
+
+
 def _unit_columns(W: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Columns scaled to unit norm, and their squared norms before scaling ``[B, K]``."""
     norm2 = torch.linalg.vector_norm(W, dim=-2) ** 2
@@ -104,7 +111,4 @@ class RZF(Solver):
     name = "rzf"
 
     def _solve(self, problem: Problem) -> torch.Tensor:
-        regularizer = problem.num_users * problem.noise_power / problem.power
-        return project_power(
-            regularized_directions(problem.H, regularizer), problem.power, full_power=True
-        )
+        return rzf_beamformer(problem.H, problem.power, problem.noise_power)

@@ -8,6 +8,16 @@ from agents.solver import Solver
 
 _FACTORIES: dict[str, type[Solver]] = {}
 
+REFERENCES: dict[str, str] = {
+    "sum_rate": "wmmse",
+    "weighted_sum_rate": "wmmse",
+    "min_rate": "maxmin",
+    "proportional_fair": "pf",
+    "energy_efficiency": "ee",
+}
+"""The reference agent of each utility (paired ratios are taken to it): single-run WMMSE for
+the (weighted) sum rate, the exact max-min optimum, proportional-fair WMMSE, Dinkelbach EE."""
+
 
 def register(cls: type[Solver]) -> type[Solver]:
     """Class decorator adding a :class:`Solver` subclass under its ``name``."""

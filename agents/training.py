@@ -54,9 +54,9 @@ from torch import nn
 
 import beamgym
 from agents.bert4beam import Bert4beam, Bert4beamConfig, count_parameters
-from agents.linear import regularized_directions
+from agents.linear import rzf_beamformer
 from agents.ubert import DEFAULT_TASKS, Ubert, UbertConfig
-from beamgym.downlink import project_power, rates
+from beamgym.downlink import rates
 from beamgym.layout import TASKS
 from beamgym.utilities import UTILITIES, utility
 
@@ -185,8 +185,7 @@ def reference_utility(
     | energy_efficiency | the best energy efficiency of RZF scaled to ``P``, ``P/2``, ..., ``P/128`` (:data:`EE_POWER_FRACTIONS`): at full power RZF is far from efficient at high SNR |
     """
     with torch.no_grad():
-        regularizer = H.shape[-2] * noise / power
-        W = project_power(regularized_directions(H, regularizer), power, full_power=True)
+        W = rzf_beamformer(H, power, noise)
         user_rates = rates(H, W, noise)
         if name == "min_rate":
             return user_rates.mean(-1)

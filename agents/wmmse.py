@@ -33,7 +33,7 @@ from typing import ClassVar
 
 import torch
 
-from agents.linear import regularized_directions
+from agents.linear import rzf_beamformer
 from agents.problem import Problem
 from agents.registry import register
 from agents.solver import Solver
@@ -160,10 +160,8 @@ def initial_beamformer(
     """
     H = problem.H
     if init == "rzf":
-        directions = regularized_directions(
-            H, problem.num_users * problem.noise_power / problem.power
-        )
-    elif init == "mrt":
+        return rzf_beamformer(H, problem.power, problem.noise_power)
+    if init == "mrt":
         directions = H.mH
     elif init == "random":  # one draw shared by the batch: a sample's start ignores its batch
         shape = (problem.num_antennas, problem.num_users)

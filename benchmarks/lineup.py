@@ -43,18 +43,9 @@ import gymnasium as gym
 import agents
 from agents import learned, rl
 from agents.adapters import PolicySolver
+from agents.registry import REFERENCES
 from beamgym.scenario import Scenario
 from benchmarks.suites import Configuration, Suite
-
-REFERENCES: dict[str, str] = {
-    "sum_rate": "wmmse",
-    "weighted_sum_rate": "wmmse",
-    "min_rate": "maxmin",
-    "proportional_fair": "pf",
-    "energy_efficiency": "ee",
-}
-"""The reference agent of each utility (paired ratios are taken to it): single-run WMMSE for
-the (weighted) sum rate, the exact max-min optimum, proportional-fair WMMSE, Dinkelbach EE."""
 
 STRONG_REFERENCE = "wmmse-best"
 """The best-of-starts WMMSE; ratios to it are reported for the utilities it optimises."""

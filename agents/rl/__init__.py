@@ -173,25 +173,23 @@ def evaluate(model: Any, checkpoint: Checkpoint, episodes: int = 100, seed: int 
     return float(np.mean(rewards))
 
 
-class _ProgressBar:
+def _progress_bar(total: int) -> Any:
     """An SB3 callback drawing a tqdm bar over the training steps (without SB3's ``rich``)."""
+    from stable_baselines3.common.callbacks import BaseCallback
+    from tqdm.auto import tqdm
 
-    def __new__(cls, total: int) -> Any:
-        from stable_baselines3.common.callbacks import BaseCallback
-        from tqdm.auto import tqdm
+    class ProgressBar(BaseCallback):
+        def _on_training_start(self) -> None:
+            self.bar = tqdm(total=total, unit="step", desc="training")
 
-        class Callback(BaseCallback):
-            def _on_training_start(self) -> None:
-                self.bar = tqdm(total=total, unit="step", desc="training")
+        def _on_step(self) -> bool:
+            self.bar.update(self.training_env.num_envs)
+            return True
 
-            def _on_step(self) -> bool:
-                self.bar.update(self.training_env.num_envs)
-                return True
+        def _on_training_end(self) -> None:
+            self.bar.close()
 
-            def _on_training_end(self) -> None:
-                self.bar.close()
-
-        return Callback()
+    return ProgressBar()
 
 
 def train(
@@ -220,7 +218,7 @@ def train(
     envs = make_vec_env(lambda: make_env(checkpoint), n_envs=NUM_ENVS[algorithm], seed=seed)
     model = build_model(checkpoint, envs, device)
     start = time.perf_counter()
-    model.learn(steps, callback=_ProgressBar(steps))
+    model.learn(steps, callback=_progress_bar(steps))
     checkpoint.wall_time_s = round(time.perf_counter() - start, 1)
     checkpoint.evaluation = {"mean_reward": evaluate(model, checkpoint)}
     import stable_baselines3
