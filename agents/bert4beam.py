@@ -7,16 +7,22 @@ One token per user, a stack of bidirectional (BERT) encoder blocks, one beamform
     x     = ELU(LayerNorm(t W_in + b_in))                        [B, K, F]
     x     = TEB_L(... TEB_1(x))     post-LN blocks: MHA + GELU FFN, no positional encoding
     w_k   = (x_k W_re + b_re) + j (x_k W_im + b_im)              [B, K, N] -> W [B, N, K]
-    W     = Pi_P(sqrt(P) W)                                      the power adapter
+    W     = Pi_P(sqrt(P) W)                                      the power adapter (rates)
+    rho   = sigmoid(mean_k (x_k w_p + b_p))                      energy efficiency only:
+    W     = sqrt(rho P) W / ||W||_F                              a learned power fraction
 
 Decisions where the paper's text was not available (each listed as open in the digest):
 
 * **SNR.** The transmit SNR ``10 log10(P / sigma2)`` is a feature of every token (scaled by
   1/10), so one model serves an SNR range; the channel itself enters unscaled.
-* **Power adapter.** Parameter-free: ``Pi_P`` is :func:`beamgym.downlink.project_power`,
-  onto the sphere ``||W||_F^2 = P`` for the rate utilities (full power is optimal for
-  them) and onto the ball for energy efficiency, which may transmit less (the same map as
-  the environments' action, :mod:`beamgym.layout`).
+* **Power adapter.** For the rate utilities (full power is optimal for them) it is
+  parameter-free: ``Pi_P`` is :func:`beamgym.downlink.project_power` onto the sphere
+  ``||W||_F^2 = P``. Energy efficiency may transmit less. The paper-style ball projection
+  ``Pi_P(sqrt(P) W)`` cannot learn that: once ``||W||_F > 1`` the output does not depend on
+  the norm, no gradient lowers the power, and a network initialised above the budget stays
+  at full power (UBERT's one-minute trial: 0.19 of Dinkelbach at 20 dB against 0.82 with a
+  learned power). So an energy-efficiency model has one more output, the fraction ``rho``
+  of the budget, pooled over the users' tokens, as UBERT (:mod:`agents.ubert`).
 * **Varying K.** No positional encoding, so the model is permutation-equivariant over users
   and takes any K; padded users are excluded from attention by a key-padding mask and get
   zero beamformers.
@@ -32,7 +38,7 @@ from dataclasses import asdict, dataclass, replace
 import torch
 from torch import nn
 
-from beamgym.downlink import project_power
+from beamgym.downlink import project_power, transmit_power
 from beamgym.utilities import UTILITIES
 
 
@@ -73,10 +79,28 @@ def snr_feature(power: torch.Tensor, noise_power: torch.Tensor) -> torch.Tensor:
     return torch.log10(power / noise_power)
 
 
-def adapt_power(raw: torch.Tensor, power: torch.Tensor, utility: str) -> torch.Tensor:
-    """The parameter-free power adapter ``Pi_P(sqrt(P) raw)``: raw ``[B, N, K]``, power ``[B]``."""
-    scaled = raw * power.sqrt()[:, None, None]
-    return project_power(scaled, power, full_power=UTILITIES[utility].full_power)
+def adapt_power(
+    raw: torch.Tensor,
+    power: torch.Tensor,
+    full_power: bool | torch.Tensor,
+    power_logit: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The power adapter of the learned models: feasible ``W [B, N, K]`` from ``raw``.
+
+    ``W = Pi_P(sqrt(P) raw)`` (:func:`~beamgym.downlink.project_power`, onto the sphere where
+    ``full_power``, else the ball). With ``power_logit [B]`` the samples that may transmit
+    less use the learned fraction ``rho = sigmoid(logit)`` of the budget instead,
+    ``W = sqrt(rho P) raw / ||raw||_F``.
+
+    Args:
+        raw: ``[B, N, K]``; power: ``[B]``; full_power: one bool or ``[B]`` per sample.
+    """
+    full_power = torch.as_tensor(full_power, device=raw.device)
+    budget = power.to(raw.real.dtype)
+    if power_logit is not None:
+        budget = torch.where(full_power, budget, budget * torch.sigmoid(power_logit))
+        raw = raw / transmit_power(raw).clamp_min(1e-30).sqrt()[:, None, None]
+    return project_power(raw * budget.sqrt()[:, None, None], power, full_power=full_power)
 
 
 class Bert4beam(nn.Module):
@@ -100,6 +124,8 @@ class Bert4beam(nn.Module):
         )
         self.encoder = nn.TransformerEncoder(block, config.layers, enable_nested_tensor=False)
         self.output = nn.Linear(config.hidden, 2 * config.num_antennas)
+        self.full_power = UTILITIES[config.utility].full_power
+        self.power = None if self.full_power else nn.Linear(config.hidden, 1)
 
     def forward(
         self,
@@ -125,9 +151,14 @@ class Bert4beam(nn.Module):
         features = self.encoder(self.input(tokens), src_key_padding_mask=padding)
         out = self.output(features)
         raw = torch.complex(out[..., :antennas], out[..., antennas:]).mT
+        logit = None
         if user_mask is not None:
             raw = raw * user_mask[:, None, :]
-        return adapt_power(raw, power, self.config.utility)
+        if self.power is not None:
+            active = torch.ones_like(features[..., 0]) if user_mask is None else user_mask
+            per_user = self.power(features)[..., 0] * active
+            logit = per_user.sum(-1) / active.sum(-1)
+        return adapt_power(raw, power, self.full_power, logit)
 
 
 def adapt(
@@ -136,7 +167,8 @@ def adapt(
     """A copy of ``model`` for another antenna count and/or utility.
 
     The encoder blocks are copied (pretrained); the input and output modules are kept when N
-    is unchanged and newly initialised otherwise; the utility only changes the power adapter.
+    is unchanged and newly initialised otherwise; the utility only changes the power adapter
+    (an energy-efficiency model's power output is new unless ``model`` has one).
     Fine-tune the result on the new task (all parameters train).
     """
     config = replace(
@@ -149,6 +181,8 @@ def adapt(
     if config.num_antennas == model.config.num_antennas:
         adapted.input.load_state_dict(model.input.state_dict())
         adapted.output.load_state_dict(model.output.state_dict())
+    if adapted.power is not None and model.power is not None:
+        adapted.power.load_state_dict(model.power.state_dict())
     return adapted
 
 

@@ -1,14 +1,19 @@
-"""Evaluate a trained model against its reference and write its model card.
+"""Evaluate a trained model against its references and write its model card.
 
     python -m agents.evaluation agents/checkpoints/bert4beam-sum_rate-N8
+    python -m agents.evaluation agents/checkpoints/ubert --agent ubert --antennas 4 8 16
+    python -m agents.evaluation agents/checkpoints/bert4beam-min_rate-N8 \\
+        --baseline runs/bert4beam-min_rate-N8-scratch
 
-For every (K, SNR) of the grid: ``--channels`` fresh i.i.d. CN(0, 1) channels (sigma2 = 1)
-from seeds that no training run uses (:data:`EVALUATION_SEED`), the model's mean utility,
-the reference solver's on the same channels and their ratio of means; K values outside the
-training set are marked unseen. The results go into ``PATH.json`` (``evaluation``) and the
-model card ``PATH.md``, with the command that produced them. Timings (batch-1 latency and
-batched time per channel, model and reference, same machine and run) are recorded as
-measured, never asserted.
+For every utility, N, K and SNR of the grid: ``--channels`` fresh i.i.d. CN(0, 1) channels
+(sigma2 = 1) from seeds that no training run uses (:data:`EVALUATION_SEED`), the model's mean
+utility, the reference solver's on the same channels (:data:`agents.registry.REFERENCES`:
+single-run WMMSE, the exact max-min optimum, Dinkelbach EE) and their ratio of means. Sizes
+outside the training ranges are marked unseen. ``--baseline`` checkpoints (e.g. the same
+task trained from scratch, to compare with a fine-tuned model) are scored on the same
+channels. The results go into ``PATH.json`` (``evaluation``) and the model card ``PATH.md``,
+with the command that produced them. Timings (batch-1 latency and batched time per channel,
+model and reference, same machine and run) are recorded as measured, never asserted.
 """
 
 from __future__ import annotations
@@ -33,6 +38,13 @@ EVALUATION_SEED = 2_000_000
 """Base seed of the evaluation channels (training draws from seeds below 1,000,000)."""
 
 
+def evaluation_channels(antennas: int, users: int, snr_db: float, channels: int) -> torch.Tensor:
+    """The fixed evaluation channels ``[channels, K, N]`` (complex128) of one grid cell."""
+    seed = EVALUATION_SEED + 100_000 * antennas + 1000 * users + int(10 * snr_db)
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(channels, users, antennas, dtype=torch.complex128, generator=generator)
+
+
 def _mean_utility(name: str, solver: Solver, H: torch.Tensor, power: float) -> float:
     W = solver.solve(H, power=power, utility=name)
     values = utility(name, rates(H, W), power_used=transmit_power(W))
@@ -52,81 +64,149 @@ def _timings(solver: Solver, H: torch.Tensor, power: float, name: str) -> dict[s
     return {"latency_ms": 1e3 * statistics.median(single), "ms_per_channel": 1e3 * batched / len(H)}
 
 
+def trained_sizes(card: dict) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The user counts and antenna counts a checkpoint's card says it was trained on."""
+    training = card["training"]
+    antennas = training.get("antennas") or [training["model_config"]["num_antennas"]]
+    return tuple(training["users"]), tuple(antennas)
+
+
 def evaluate(
     solver: Solver,
-    num_antennas: int,
+    utilities: list[str],
+    antennas: list[int],
     users: list[int],
     snr_db: list[float],
     channels: int,
-    trained_users: tuple[int, ...] = (),
+    baselines: dict[str, Solver] | None = None,
 ) -> dict:
-    """The evaluation table (rows per K and SNR) and timings at the largest K, 10 dB."""
-    name = solver.utilities[0]
-    reference = agents.make(REFERENCES[name])
+    """The evaluation rows (one per utility, N, K and SNR) and timings.
+
+    Each row holds the mean utility of the model, of the reference and of every baseline on
+    the same channels, and their ratios to the reference. Timings are taken for the first
+    utility at the largest K and N, 10 dB.
+    """
+    baselines = baselines or {}
+    trained_users, trained_antennas = trained_sizes(solver.card)
     rows = []
-    for k in users:
-        for snr in snr_db:
-            generator = torch.Generator().manual_seed(EVALUATION_SEED + 1000 * k + int(10 * snr))
-            H = torch.randn(channels, k, num_antennas, dtype=torch.complex128, generator=generator)
-            power = 10.0 ** (snr / 10.0)
-            model_value = _mean_utility(name, solver, H, power)
-            reference_value = _mean_utility(name, reference, H, power)
-            rows.append(
-                {
-                    "users": k,
-                    "snr_db": snr,
-                    "seen": k in trained_users,
-                    "model": model_value,
-                    "reference": reference_value,
-                    "ratio": model_value / reference_value,
-                }
-            )
-    generator = torch.Generator().manual_seed(EVALUATION_SEED)
-    H = torch.randn(1000, max(users), num_antennas, dtype=torch.complex128, generator=generator)
+    for name in utilities:
+        reference = agents.make(REFERENCES[name])
+        for n in antennas:
+            for k in users:
+                for snr in snr_db:
+                    H = evaluation_channels(n, k, snr, channels)
+                    power = 10.0 ** (snr / 10.0)
+                    reference_value = _mean_utility(name, reference, H, power)
+                    model_value = _mean_utility(name, solver, H, power)
+                    row = {
+                        "utility": name,
+                        "antennas": n,
+                        "users": k,
+                        "snr_db": snr,
+                        "seen": k in trained_users and n in trained_antennas,
+                        "model": model_value,
+                        "reference": reference_value,
+                        "ratio": model_value / reference_value,
+                    }
+                    for label, baseline in baselines.items():
+                        value = _mean_utility(name, baseline, H, power)
+                        row[label] = {"value": value, "ratio": value / reference_value}
+                    rows.append(row)
+    name = utilities[0]
+    H = evaluation_channels(max(antennas), max(users), 10.0, 1000)
     timings = {
-        "setting": f"K={max(users)}, N={num_antennas}, 10 dB, batch 1 and 1000, {torch.get_num_threads()} threads",
+        "setting": f"{name}, K={max(users)}, N={max(antennas)}, 10 dB, batch 1 and 1000, "
+        f"{torch.get_num_threads()} threads",
         "model": _timings(solver, H, 10.0, name),
-        REFERENCES[name]: _timings(reference, H, 10.0, name),
+        REFERENCES[name]: _timings(agents.make(REFERENCES[name]), H, 10.0, name),
     }
     return {
-        "utility": name,
-        "reference": REFERENCES[name],
+        "references": {name: REFERENCES[name] for name in utilities},
         "channels": channels,
+        "baselines": {label: baseline.checkpoint for label, baseline in baselines.items()},
         "rows": rows,
         "timings": timings,
     }
 
 
-def model_card(path: Path, card: dict) -> str:
-    """The Markdown model card of checkpoint ``path`` from its ``.json`` contents."""
-    training, evaluation = card["training"], card.get("evaluation")
+def _training_lines(card: dict) -> list[str]:
+    training = card["training"]
+    users, antennas = trained_sizes(card)
+    tasks = training.get("utilities") or [training["model_config"]["utility"]]
     lines = [
-        f"# Model card: `{path.name}`",
-        "",
         f"- model: `{training['model']}` {json.dumps(training['model_config'])}",
         f"- parameters: {card['parameters']:,}",
-        f"- trained: {training['steps']:,} steps of batch {training['batch_size']}, K in "
-        f"{list(training['users'])}, SNR {training['snr_db'][0]:g}-{training['snr_db'][1]:g} dB, "
-        f"i.i.d. CN(0, 1) channels, sigma2 = 1; wall time {card['wall_time_s'] / 60:.1f} min",
+        f"- trained on: {', '.join(tasks)}; K in {list(users)}, N in {list(antennas)}, SNR "
+        f"{training['snr_db'][0]:g}-{training['snr_db'][1]:g} dB, i.i.d. CN(0, 1) channels, "
+        f"sigma2 = 1",
+        f"- training: {training['steps']:,} steps of batch {training['batch_size']}, "
+        f"{card['wall_time_s'] / 60:.1f} min on {' then '.join(card.get('devices', ['cpu']))}",
+    ]
+    if training.get("utilities") and len(tasks) > 1:
+        lines.append(f"- task sampling: {training.get('task_sampling', 'uniform')}")
+    if training.get("init_from"):
+        lines.append(f"- fine-tuned from: `{training['init_from']}`")
+    lines += [
         f"- training command: `{card['command']}`",
         f"- versions: {json.dumps(card['versions'])}",
     ]
+    return lines
+
+
+def _ratio_tables(evaluation: dict) -> list[str]:
+    """One table per utility and N: rows K, columns SNR, cells the ratio to the reference in
+    percent (model, then each baseline, ``/``-separated); unseen sizes in italics."""
+    labels = ["model", *evaluation["baselines"]]
+    rows = evaluation["rows"]
+    snrs = sorted({row["snr_db"] for row in rows})
+    lines: list[str] = []
+    for name in dict.fromkeys(row["utility"] for row in rows):
+        for n in sorted({row["antennas"] for row in rows if row["utility"] == name}):
+            cells = {
+                (row["users"], row["snr_db"]): row
+                for row in rows
+                if row["utility"] == name and row["antennas"] == n
+            }
+            lines += [
+                "",
+                f"`{name}`, N = {n}, ratio to `{evaluation['references'][name]}` "
+                f"({' / '.join(labels)}):",
+                "",
+                "| K | " + " | ".join(f"{snr:g} dB" for snr in snrs) + " |",
+                "|---|" + "---|" * len(snrs),
+            ]
+            for k in sorted({k for k, _ in cells}):
+                entries = []
+                for snr in snrs:
+                    row = cells[(k, snr)]
+                    ratios = [row["ratio"]] + [row[label]["ratio"] for label in labels[1:]]
+                    text = " / ".join(f"{100 * r:.1f}%" for r in ratios)
+                    entries.append(text if row["seen"] else f"*{text}*")
+                lines.append(f"| {k} | " + " | ".join(entries) + " |")
+    return lines
+
+
+def model_card(path: Path, card: dict) -> str:
+    """The Markdown model card of checkpoint ``path`` from its ``.json`` contents."""
+    lines = [f"# Model card: `{path.name}`", "", *_training_lines(card)]
+    evaluation = card.get("evaluation")
     if evaluation:
-        reference = evaluation["reference"]
         lines += [
             "",
-            f"## Evaluation: `{evaluation['utility']}` vs `{reference}`",
+            "## Evaluation",
             "",
             f"Command: `{evaluation['command']}`. {evaluation['channels']} fresh channels per "
-            "row; ratio of means.",
-            "",
-            "| K | SNR (dB) | in training | model | reference | ratio |",
-            "|---|---|---|---|---|---|",
+            "cell; ratio of mean utilities. Sizes in *italics* were not in training.",
         ]
+        for label, checkpoint in evaluation["baselines"].items():
+            lines.append(f"Baseline `{label}`: `{checkpoint}`.")
+        lines += _ratio_tables(evaluation)
+        lines += ["", "Mean utilities (model, reference):", ""]
+        lines += ["| utility | N | K | SNR (dB) | model | reference |", "|---|---|---|---|---|---|"]
         for row in evaluation["rows"]:
             lines.append(
-                f"| {row['users']} | {row['snr_db']:g} | {'yes' if row['seen'] else 'no'} | "
-                f"{row['model']:.4f} | {row['reference']:.4f} | {100 * row['ratio']:.1f}% |"
+                f"| {row['utility']} | {row['antennas']} | {row['users']} | {row['snr_db']:g} | "
+                f"{row['model']:.4f} | {row['reference']:.4f} |"
             )
         timings = evaluation["timings"]
         lines += ["", f"Timings ({timings['setting']}):", ""]
@@ -147,20 +227,40 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("checkpoint", help="checkpoint path without suffix")
     parser.add_argument("--agent", default="bert4beam", help="the registered learned agent")
+    parser.add_argument("--utilities", nargs="+", help="default: every utility it serves")
+    parser.add_argument("--antennas", type=int, nargs="+", help="default: its training N")
     parser.add_argument("--users", type=int, nargs="+", default=[2, 3, 4, 5, 6, 7, 8])
     parser.add_argument("--snr-db", type=float, nargs="+", default=[0.0, 10.0, 20.0])
     parser.add_argument("--channels", type=int, default=500)
+    parser.add_argument(
+        "--baseline",
+        nargs="+",
+        default=[],
+        metavar="CHECKPOINT",
+        help="other checkpoints of the same agent scored on the same channels",
+    )
     args = parser.parse_args(argv)
     path = Path(args.checkpoint)
-    solver = agents.make(args.agent, checkpoint=str(path))
+    try:
+        solver = agents.make(args.agent, checkpoint=str(path))
+        baselines = {Path(p).name: agents.make(args.agent, checkpoint=p) for p in args.baseline}
+    except (OSError, ValueError) as error:
+        parser.error(str(error))
+    utilities = args.utilities or list(solver.utilities)
+    unknown = sorted(set(utilities) - set(solver.utilities))
+    if unknown:
+        parser.error(
+            f"--utilities: {args.checkpoint} serves {list(solver.utilities)}, not {unknown}"
+        )
     card = solver.card
     evaluation = evaluate(
         solver,
-        solver.model.config.num_antennas,
+        utilities,
+        args.antennas or list(trained_sizes(card)[1]),
         args.users,
         args.snr_db,
         args.channels,
-        tuple(card["training"]["users"]),
+        baselines,
     )
     evaluation["command"] = "python -m agents.evaluation " + shlex.join(argv)
     card["evaluation"] = evaluation

@@ -5,10 +5,13 @@ A :class:`LearnedSolver` loads a checkpoint written by :mod:`agents.training` (`
 holds only weights, read with ``weights_only=True``; ``PATH.json`` the configuration and
 model card) and runs the model in float32 on ``H``'s device.
 
-BERT4beam serves any K (it is permutation-equivariant over users) and N up to the model's
-``num_antennas``: a smaller array is served as the model's array with the missing antennas
-last and silent (zero channel, zero beamformer rows), as a padded observation would be;
-a larger one is not applicable. Padded batches are grouped by mask pattern like every
+BERT4beam is one model per utility and N (its fine-tuned variants, :func:`adapt`). Without a
+``checkpoint`` the agent loads every shipped ``bert4beam-*`` checkpoint and answers each
+problem with the model of its utility with the smallest N that fits. A model serves any K
+(it is permutation-equivariant over users) and N up to its ``num_antennas``: a smaller
+array is served as the model's array with the missing antennas last and silent (zero
+channel, zero beamformer rows), as a padded observation would be; a problem that no model
+fits is not applicable. Padded batches are grouped by mask pattern like every
 solver's, so a padded sample gets exactly the beamformer of its active sub-problem.
 
 UBERT serves every utility it was trained on (its card's ``training.utilities``) and any K
@@ -46,30 +49,59 @@ class LearnedSolver(Solver):
 
     config_keys = ("checkpoint",)
     default_checkpoint = ""
+    variant_pattern = ""
+    """Shipped cards (``CHECKPOINTS`` glob) loaded beside the default when no checkpoint is given."""
 
     def __init__(self, checkpoint: str | None = None, dtype: str = "float32") -> None:
         super().__init__(dtype)
         self.checkpoint = checkpoint or str(CHECKPOINTS / self.default_checkpoint)
         self.model, self.card = load(self.checkpoint)
+        self.variants = [self.model]
+        """The models it chooses from: the checkpoint's, or every shipped variant."""
+        if checkpoint is None and self.variant_pattern:
+            for path in sorted(CHECKPOINTS.glob(self.variant_pattern)):
+                if path.with_suffix("") != Path(self.checkpoint):
+                    self.variants.append(load(path.with_suffix(""))[0])
+        self._placement = (torch.device("cpu"), torch.float32)
+
+    def _on(self, model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+        """``model`` on ``device`` in the solver's precision. The models move together and only
+        when either changes (``Module.to`` walks every parameter: a third of the batch-1
+        latency if repeated)."""
+        placement = (device, torch.float64 if self.dtype == "float64" else torch.float32)
+        if placement != self._placement:
+            for variant in self.variants:
+                variant.to(device=placement[0], dtype=placement[1])
+            self._placement = placement
+        return model
 
     @property
     def utilities(self) -> tuple[str, ...]:  # type: ignore[override]
-        return (self.model.config.utility,)
+        return tuple(dict.fromkeys(model.config.utility for model in self.variants))
 
     def parameters(self):
-        return self.model.parameters()
+        return (p for model in self.variants for p in model.parameters())
 
     def _solve(self, problem: Problem) -> torch.Tensor:
-        antennas = self.model.config.num_antennas
-        if problem.num_antennas > antennas:
+        fitting = [
+            model
+            for model in self.variants
+            if model.config.utility == problem.utility
+            and model.config.num_antennas >= problem.num_antennas
+        ]
+        if not fitting:
+            sizes = [
+                m.config.num_antennas for m in self.variants if m.config.utility == problem.utility
+            ]
             raise NotApplicable(
-                f"this {self.name} model serves N <= {antennas} antennas, got N={problem.num_antennas}"
+                f"{self.name} has {problem.utility} models for N <= {max(sizes)} antennas, "
+                f"got N={problem.num_antennas}"
             )
-        missing = antennas - problem.num_antennas
+        model = min(fitting, key=lambda m: m.config.num_antennas)
+        missing = model.config.num_antennas - problem.num_antennas
         H = torch.nn.functional.pad(problem.H, (0, missing))
-        dtype = torch.float64 if self.dtype == "float64" else torch.float32
-        model = self.model.to(device=H.device, dtype=dtype)
-        with torch.no_grad():
+        model = self._on(model, H.device)
+        with torch.inference_mode():
             W = model(H, problem.power, problem.noise_power)
         W = W[:, : problem.num_antennas]  # silent antennas' rows dropped: re-apply the budget
         return project_power(W, problem.power, full_power=UTILITIES[problem.utility].full_power)
@@ -85,10 +117,12 @@ def shipped() -> dict[str, bool]:
 
 @register
 class Bert4beamSolver(LearnedSolver):
-    """BERT4beam (:mod:`agents.bert4beam`); default: the shipped sum-rate model at N = 8."""
+    """BERT4beam (:mod:`agents.bert4beam`); default: every shipped model (module docstring),
+    led by the pretrained sum-rate model at N = 8."""
 
     name = "bert4beam"
     default_checkpoint = "bert4beam-sum_rate-N8"
+    variant_pattern = "bert4beam-*.json"
 
 
 @register
@@ -110,9 +144,8 @@ class UbertSolver(LearnedSolver):
     def _solve_masked(
         self, problem: Problem, users: torch.Tensor | None, antennas: torch.Tensor | None
     ) -> torch.Tensor:
-        dtype = torch.float64 if self.dtype == "float64" else torch.float32
-        model = self.model.to(device=problem.H.device, dtype=dtype)
-        with torch.no_grad():
+        model = self._on(self.model, problem.H.device)
+        with torch.inference_mode():
             return model(
                 problem.H,
                 problem.power,

@@ -22,8 +22,11 @@ The user weights of ``weighted_sum_rate`` are drawn i.i.d. uniform in (0, 1] per
 
 Runs are resumable: ``OUT.train.pt`` (weights, optimiser, schedule, step and random state,
 loaded with ``weights_only=True``) is written every ``--checkpoint-every`` steps and when the
-run is interrupted; ``--resume`` continues from it. At the end the weights go to ``OUT.pt``
-and the settings, command, wall time and evaluation to ``OUT.json``.
+run is interrupted; ``--resume`` continues from it, bit-identically on the same device type.
+A run may move between the CPU and a GPU (``--device``): the weights and optimiser follow,
+but the two generators' states differ, so the moved run draws a new stream (seeded by the
+step) and its card lists the devices in order. At the end the weights go to ``OUT.pt`` and
+the settings, command, wall time and evaluation to ``OUT.json``.
 
 Data-parallel: under ``torchrun --nproc-per-node P`` each process draws its own share of the
 batch and gradients are averaged (``torch.distributed``, gloo on CPU, nccl on GPU).
@@ -53,12 +56,11 @@ import torch.distributed as dist
 from torch import nn
 
 import beamgym
-from agents.bert4beam import Bert4beam, Bert4beamConfig, count_parameters
-from agents.linear import rzf_beamformer
+from agents.bert4beam import Bert4beam, Bert4beamConfig, adapt, count_parameters
+from agents.objective import relative_utility
 from agents.ubert import DEFAULT_TASKS, Ubert, UbertConfig
-from beamgym.downlink import rates
 from beamgym.layout import TASKS
-from beamgym.utilities import UTILITIES, utility
+from beamgym.utilities import UTILITIES
 
 MODELS: dict[str, tuple[type, type[nn.Module]]] = {
     "bert4beam": (Bert4beamConfig, Bert4beam),
@@ -73,9 +75,6 @@ TASK_SAMPLING = ("uniform", "random")
 
 DEFAULT_ANTENNAS = (4, 8, 16)
 """The antenna counts a UBERT run trains on unless told otherwise (the CLI's default)."""
-
-EE_POWER_FRACTIONS = tuple(2.0**-i for i in range(8))
-"""Fractions of the budget tried by the energy-efficiency reference (1 down to 1/128)."""
 
 
 @dataclass
@@ -97,6 +96,10 @@ class TrainingConfig:
     """The antenna counts N drawn from: empty for a single-N model (``num_antennas``)."""
     task_sampling: str = "uniform"
     """``uniform`` (stratified shares of every batch) or ``random`` (one task per step)."""
+    init_from: str = ""
+    """Fine-tuning: a trained checkpoint (path without suffix) whose weights start the run,
+    passed through :func:`agents.bert4beam.adapt` for this run's N and utility; empty: a
+    fresh initialisation."""
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainingConfig:
@@ -116,6 +119,24 @@ class TrainingConfig:
         model = model_cls(config_cls(**self.model_config))
         self.tasks(model)
         self.antenna_counts(model)
+        return model
+
+    def initial_model(self) -> nn.Module:
+        """The model a run starts from: :meth:`build`, with ``init_from``'s weights if set."""
+        model = self.build()
+        if self.init_from:
+            if not isinstance(model, Bert4beam):
+                raise ValueError(f"init_from: only bert4beam runs fine-tune, not {self.model}")
+            source, _ = load(self.init_from)
+            if not isinstance(source, Bert4beam):
+                raise ValueError(f"init_from: {self.init_from} is not a bert4beam checkpoint")
+            adapted = adapt(source, model.config.num_antennas, model.config.utility)
+            if adapted.config != model.config:
+                raise ValueError(
+                    f"init_from: {self.init_from} has the architecture {source.config}, "
+                    f"which cannot become {model.config}"
+                )
+            model.load_state_dict(adapted.state_dict())
         return model
 
     def tasks(self, model: nn.Module) -> tuple[str, ...]:
@@ -161,67 +182,15 @@ class TrainingConfig:
 def draw_problems(
     generator: torch.Generator, batch: int, users: int, antennas: int, snr_db: tuple[float, float]
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``H [batch, K, N]`` i.i.d. CN(0, 1) (complex64), budget ``P`` and noise ``sigma2 = 1``."""
-    H = torch.randn(batch, users, antennas, dtype=torch.complex64, generator=generator)
-    low, high = snr_db
-    snr = low + (high - low) * torch.rand(batch, generator=generator)
-    return H, 10.0 ** (snr / 10.0), torch.ones(batch)
-
-
-def reference_utility(
-    name: str,
-    H: torch.Tensor,
-    power: torch.Tensor,
-    noise: torch.Tensor,
-    weights: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """The per-sample normaliser ``U_ref [B]`` of a task's loss, from RZF at full power
-    (``H^H (H H^H + K sigma2 / P I)^{-1}``, scaled to ``||W||_F^2 = P``); no gradient.
-
-    | utility | ``U_ref`` |
-    |---|---|
-    | sum_rate, weighted_sum_rate, proportional_fair | the utility of RZF |
-    | min_rate | RZF's *mean* user rate: its own minimum can be ~0 on an ill-conditioned channel, which would give that sample an unbounded weight |
-    | energy_efficiency | the best energy efficiency of RZF scaled to ``P``, ``P/2``, ..., ``P/128`` (:data:`EE_POWER_FRACTIONS`): at full power RZF is far from efficient at high SNR |
-    """
-    with torch.no_grad():
-        W = rzf_beamformer(H, power, noise)
-        user_rates = rates(H, W, noise)
-        if name == "min_rate":
-            return user_rates.mean(-1)
-        if name == "energy_efficiency":
-            best = torch.zeros_like(power)
-            for fraction in EE_POWER_FRACTIONS:
-                scaled_rates = rates(H, W * fraction**0.5, noise)
-                value = utility(name, scaled_rates, power_used=power * fraction)
-                best = torch.maximum(best, value)
-            return best
-        return utility(name, user_rates, power_used=power, weights=weights)
-
-
-def relative_utility(
-    name: str,
-    H: torch.Tensor,
-    W: torch.Tensor,
-    power: torch.Tensor,
-    noise: torch.Tensor,
-    weights: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """``U(W) / U_ref`` ``[B]`` on the same channels (:func:`reference_utility`).
-
-    ``proportional_fair`` (a sum of log-rates, of either sign) uses the ratio of geometric
-    mean rates instead, ``exp((U(W) - U_ref) / K)``. Each is 1 at the reference.
-    """
-    reference = reference_utility(name, H, power, noise, weights)
-    value = utility(
-        name,
-        rates(H, W, noise),
-        power_used=beamgym.transmit_power(W),
-        weights=weights,
+    """``H [batch, K, N]`` i.i.d. CN(0, 1) (complex64), budget ``P`` and noise ``sigma2 = 1``,
+    on the generator's device."""
+    device = generator.device
+    H = torch.randn(
+        batch, users, antennas, dtype=torch.complex64, generator=generator, device=device
     )
-    if name == "proportional_fair":
-        return torch.exp((value - reference) / H.shape[-2])
-    return value / reference
+    low, high = snr_db
+    snr = low + (high - low) * torch.rand(batch, generator=generator, device=device)
+    return H, 10.0 ** (snr / 10.0), torch.ones(batch, device=device)
 
 
 def _draw(
@@ -231,7 +200,7 @@ def _draw(
     choice draws nothing unless ``always`` (the user count always did: old runs resume)."""
     if choices == 1 and not always:
         return 0
-    index = torch.randint(choices, (1,), generator=generator)
+    index = torch.randint(choices, (1,), generator=generator, device=generator.device)
     if distributed:
         dist.broadcast(index, 0)
     return int(index)
@@ -265,31 +234,41 @@ def train(
     command: str = "",
     checkpoint_every: int = 500,
     progress: bool = True,
+    device: str | torch.device = "cpu",
 ) -> nn.Module:
-    """Train ``config``'s model; returns it (on rank 0 also writes ``OUT.pt``/``OUT.json``)."""
+    """Train ``config``'s model on ``device``; returns it (on CPU). Rank 0 also writes
+    ``OUT.pt``/``OUT.json``. Under torchrun on CUDA each rank takes GPU ``LOCAL_RANK``."""
     out = Path(out)
+    device = torch.device(device)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed and device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     if distributed and not dist.is_initialized():
-        dist.init_process_group("gloo")
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
     torch.manual_seed(config.seed)  # identical initial weights on every rank
-    model = config.build()
+    model = config.initial_model().to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate)
-    generator = torch.Generator().manual_seed(config.seed * 1000 + rank)
+    generator = torch.Generator(device).manual_seed(config.seed * 1000 + rank)
     state_path = out.with_name(out.name + ".train.pt")
-    start, elapsed = 0, 0.0
+    start, elapsed, devices = 0, 0.0, [device.type]
     if resume and state_path.is_file():
-        state = torch.load(state_path, weights_only=True)
+        state = torch.load(state_path, weights_only=True, map_location=device)
         if TrainingConfig.from_dict(state["config"]) != config:
             raise ValueError(f"{state_path} was written by another configuration; use a new --out")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        generator.set_state(state["generators"][rank])
         start, elapsed = state["step"], state["elapsed_s"]
+        devices = state.get("devices", ["cpu"])
+        if devices[-1] == device.type:
+            generator.set_state(state["generators"][rank].cpu())
+        else:  # CPU and CUDA generators have different states: a new stream, fixed by the step
+            generator.manual_seed(config.seed * 1000 + rank + 7919 * start)
+            devices = [*devices, device.type]
     trained = nn.parallel.DistributedDataParallel(model) if distributed else model
     multitask = getattr(model, "multitask", False)
     tasks = config.tasks(model)
-    task_index = torch.tensor([TASKS.index(name) for name in tasks])
+    task_index = torch.tensor([TASKS.index(name) for name in tasks], device=device)
     antenna_counts = config.antenna_counts(model)
     share = config.batch_size // world
     if multitask and config.task_sampling == "uniform" and share < len(tasks):
@@ -299,9 +278,11 @@ def train(
     def checkpoint(step: int, random_state: torch.Tensor) -> None:
         """Save the state before ``step``: ``random_state`` is the generator's then."""
         generators = [random_state]
-        if distributed:
-            generators = [torch.empty_like(random_state) for _ in range(world)]
-            dist.all_gather(generators, random_state)
+        if distributed:  # nccl gathers on the GPU
+            mine = random_state.to(device)
+            generators = [torch.empty_like(mine) for _ in range(world)]
+            dist.all_gather(generators, mine)
+            generators = [state.cpu() for state in generators]
         if rank == 0:
             out.parent.mkdir(parents=True, exist_ok=True)
             _save(
@@ -313,6 +294,7 @@ def train(
                     "generators": generators,
                     "step": step,
                     "elapsed_s": elapsed + time.perf_counter() - began,
+                    "devices": devices,
                 },
             )
 
@@ -331,12 +313,13 @@ def train(
             antennas = antenna_counts[_draw(len(antenna_counts), generator, distributed)]
             H, power, noise = draw_problems(generator, share, users, antennas, config.snr_db)
             if config.task_sampling == "uniform":
-                assignment = torch.arange(share) % len(tasks)
+                assignment = torch.arange(share, device=device) % len(tasks)
             else:
-                assignment = torch.full((share,), _draw(len(tasks), generator, distributed))
+                task = _draw(len(tasks), generator, distributed)
+                assignment = torch.full((share,), task, device=device)
             weights = None
             if "weighted_sum_rate" in tasks:
-                weights = 1.0 - torch.rand(share, users, generator=generator)  # (0, 1]
+                weights = 1.0 - torch.rand(share, users, generator=generator, device=device)
                 weighted = assignment == tasks.index("weighted_sum_rate")
                 weights = torch.where(weighted[:, None], weights, torch.ones_like(weights))
             for group in optimizer.param_groups:
@@ -380,16 +363,18 @@ def train(
     checkpoint(step, generator.get_state())
     if rank == 0:
         wall = elapsed + time.perf_counter() - began
+        model.cpu()
         torch.save(model.state_dict(), out.with_suffix(".pt"))
-        card = {
-            "training": asdict(config),
+        card = {  # the model's whole configuration, defaults included
+            "training": asdict(config) | {"model_config": model.config.to_dict()},
             "command": command,
             "wall_time_s": round(wall, 1),
+            "devices": devices,
             "parameters": count_parameters(model),
             "versions": {"beamgym": beamgym.__version__, "torch": torch.__version__},
         }
         out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
-    return model
+    return model.cpu()
 
 
 def load(path: str | Path) -> tuple[nn.Module, dict]:
@@ -414,6 +399,12 @@ def main(argv: list[str] | None = None) -> None:
     single = parser.add_argument_group("bert4beam (one utility, one N)")
     single.add_argument("--utility", choices=list(beamgym.UTILITIES), help="default sum_rate")
     single.add_argument("--num-antennas", type=int, help="N; default 8")
+    single.add_argument(
+        "--init-from",
+        metavar="CHECKPOINT",
+        help="fine-tune: start from this trained bert4beam (path without suffix), adapted to "
+        "--num-antennas and --utility; its architecture is kept",
+    )
     multi = parser.add_argument_group("ubert (multi-task)")
     multi.add_argument(
         "--utilities",
@@ -456,18 +447,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--checkpoint-every", type=int, default=500)
     parser.add_argument("--resume", action="store_true", help="continue from OUT.train.pt")
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda; default cpu")
     parser.add_argument("--out", required=True, help="checkpoint path without suffix")
     args = parser.parse_args(argv)
     if min(args.users) < 1:
         parser.error(f"--users must be positive integers, got {args.users}")
     config_cls, model_cls = MODELS[args.model]
     defaults = config_cls().to_dict()  # every key stored: the card states the whole model
+    if args.init_from:
+        try:
+            defaults = load(args.init_from)[0].config.to_dict()
+        except (OSError, ValueError) as error:
+            parser.error(f"--init-from: {error}")
     model_config = {
         key: default if getattr(args, key) is None else getattr(args, key)
         for key, default in defaults.items()
     }
     multitask = getattr(model_cls, "multitask", False)
-    flags = {"utility": "--utility", "num_antennas": "--num-antennas"}
+    flags = {"utility": "--utility", "num_antennas": "--num-antennas", "init_from": "--init-from"}
     if not multitask:
         flags = {"utilities": "--utilities", "antennas": "--antennas"}
         flags |= {"rzf_features": "--rzf-features", "power_head": "--no-power-head"}
@@ -494,11 +491,15 @@ def main(argv: list[str] | None = None) -> None:
         learning_rate=args.lr,
         warmup=args.warmup,
         seed=args.seed,
+        init_from=args.init_from or "",
     )
     try:
         config.build()
-    except ValueError as error:
+        device = torch.device(args.device)
+    except (ValueError, RuntimeError) as error:
         parser.error(str(error))
+    if device.type == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: torch sees no CUDA device here")
     command = "python -m agents.training " + shlex.join(argv)
     try:
         train(
@@ -507,6 +508,7 @@ def main(argv: list[str] | None = None) -> None:
             resume=args.resume,
             command=command,
             checkpoint_every=args.checkpoint_every,
+            device=device,
         )
     finally:
         if dist.is_initialized():  # every rank leaves together: no teardown while one writes

@@ -68,9 +68,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from agents.bert4beam import snr_feature
+from agents.bert4beam import adapt_power, snr_feature
 from agents.linear import regularized_directions
-from beamgym.downlink import project_power, transmit_power
 from beamgym.layout import TASKS
 from beamgym.utilities import UTILITIES
 
@@ -244,14 +243,10 @@ class Ubert(nn.Module):
         if antenna_mask is not None:
             active = active * antenna_mask[:, None, :]
         raw = torch.complex(out[..., 0] * active, out[..., 1] * active).mT  # [B, N, K]
-        full = self.full_power[tasks]
-        budget = power.to(real)
+        logit = None
         if self.config.power_head:
             logit = (out[..., 2] * active).sum((1, 2)) / active.sum((1, 2))
-            budget = torch.where(full, budget, budget * torch.sigmoid(logit))
-            norm = transmit_power(raw).clamp_min(1e-30).sqrt()
-            raw = raw / norm[:, None, None]
-        return project_power(raw * budget.sqrt()[:, None, None], power, full_power=full)
+        return adapt_power(raw, power, self.full_power[tasks], logit)
 
 
 def _rzf_entries(

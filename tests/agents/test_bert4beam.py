@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import agents
-from agents import training
+from agents import objective, training
 from agents.bert4beam import Bert4beam, Bert4beamConfig, adapt
 from beamgym.downlink import transmit_power
 from tests.agents.interruption import interrupt_at_draw
@@ -94,7 +94,7 @@ def test_checkpoint_round_trip_and_solver(tmp_path, torch_rng):
     solver = agents.make("bert4beam", checkpoint=str(out))
     W = solver.solve(H.to(torch.complex128), power=power.double())
     torch.testing.assert_close(W.to(torch.complex64), trained(H, power, noise))
-    with pytest.raises(agents.NotApplicable, match="serves N <= 3 antennas"):
+    with pytest.raises(agents.NotApplicable, match="sum_rate models for N <= 3 antennas"):
         solver.solve(torch.randn(1, 2, 4, dtype=torch.complex128), power=1.0)
 
 
@@ -118,7 +118,7 @@ def test_a_short_training_run_improves_the_utility(tmp_path):
 
     def relative(net):
         with torch.no_grad():
-            return training.relative_utility("sum_rate", H, net(H, power, noise), power, noise)
+            return objective.relative_utility("sum_rate", H, net(H, power, noise), power, noise)
 
     before = relative(training.train(config(0), tmp_path / "start", progress=False)).mean()
     after = relative(training.train(config(150), tmp_path / "end", progress=False)).mean()
@@ -160,4 +160,102 @@ def test_evaluation_writes_the_model_card_with_its_command(tmp_path, capsys):
         assert row["ratio"] == pytest.approx(row["model"] / row["reference"])
         assert 0 < row["ratio"] < 1.01  # an untrained model does not beat WMMSE
     text = out.with_suffix(".md").read_text()
-    assert "| 4 | 10 | no |" in text and "wmmse" in text
+    assert "ratio to `wmmse`" in text
+    assert f"| 2 | {100 * card['rows'][0]['ratio']:.1f}% |" in text
+    assert f"| 4 | *{100 * card['rows'][1]['ratio']:.1f}%* |" in text  # unseen K
+
+
+def test_evaluation_scores_baselines_on_the_same_channels(tmp_path, capsys):
+    from agents import evaluation
+
+    training.train(config(2), tmp_path / "tiny", progress=False)
+    training.train(config(0), tmp_path / "untrained", progress=False)
+    arguments = [str(tmp_path / "tiny"), "--users", "3", "--snr-db", "0", "--channels", "8"]
+    evaluation.main([*arguments, "--baseline", str(tmp_path / "tiny")])
+    row = json.loads((tmp_path / "tiny.json").read_text())["evaluation"]["rows"][0]
+    assert row["tiny"]["value"] == pytest.approx(row["model"])  # itself, same channels
+    evaluation.main([*arguments, "--baseline", str(tmp_path / "untrained")])
+    text = (tmp_path / "tiny.md").read_text()
+    row = json.loads((tmp_path / "tiny.json").read_text())["evaluation"]["rows"][0]
+    assert f"{100 * row['ratio']:.1f}% / {100 * row['untrained']['ratio']:.1f}%" in text
+    with pytest.raises(SystemExit):
+        evaluation.main([*arguments, "--utilities", "min_rate"])
+    assert "serves ['sum_rate']" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("utility, antennas", [("min_rate", 3), ("energy_efficiency", 5)])
+def test_fine_tuning_starts_from_the_adapted_checkpoint(tmp_path, utility, antennas):
+    pretrained = training.train(config(3), tmp_path / "pre", progress=False)
+    tuned = config(0, init_from=str(tmp_path / "pre"))
+    tuned.model_config = {**tuned.model_config, "num_antennas": antennas, "utility": utility}
+    model = training.train(tuned, tmp_path / "tuned", progress=False)
+    for a, b in zip(pretrained.encoder.parameters(), model.encoder.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
+    card = json.loads((tmp_path / "tuned.json").read_text())
+    assert card["training"]["init_from"] == str(tmp_path / "pre")
+    assert training.load(tmp_path / "tuned")[0].config.utility == utility  # source not needed
+    wider = config(0, init_from=str(tmp_path / "pre"))
+    wider.model_config = {**wider.model_config, "hidden": 32}
+    with pytest.raises(ValueError, match="cannot become"):
+        wider.initial_model()
+
+
+def test_cli_fine_tunes_with_the_checkpoints_architecture(tmp_path):
+    training.train(config(2), tmp_path / "pre", progress=False)
+    arguments = ["--init-from", str(tmp_path / "pre"), "--utility", "min_rate"]
+    arguments += ["--steps", "2", "--warmup", "1", "--batch-size", "8", "--users", "2"]
+    training.main([*arguments, "--out", str(tmp_path / "tuned")])
+    config_ = training.load(tmp_path / "tuned")[0].config
+    assert (config_.hidden, config_.num_antennas, config_.utility) == (16, 3, "min_rate")
+
+
+def test_energy_efficiency_learns_to_transmit_less(torch_rng):
+    """The learned power fraction has a gradient towards lower power where the ball
+    projection has none (the model's output starts outside the ball)."""
+    net = model(utility="energy_efficiency").train()
+    H, power, noise = problems(torch_rng)
+    used = transmit_power(net(H, power, noise))
+    used.sum().backward()
+    assert net.power.weight.grad.abs().sum() > 0
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.05)
+    for _ in range(30):
+        optimizer.zero_grad()
+        (transmit_power(net(H, power, noise)) / power).mean().backward()
+        optimizer.step()
+    assert (transmit_power(net(H, power, noise)) < 0.2 * power).all()
+
+
+def test_a_run_moved_between_devices_resumes_with_a_new_stream(tmp_path, monkeypatch):
+    """A state written on another device type (here: marked so) resumes its weights and
+    step; only the random stream is new, and the card lists both devices."""
+    interrupt_at_draw(monkeypatch, 3)
+    with pytest.raises(KeyboardInterrupt):
+        training.train(config(4), tmp_path / "moved", progress=False)
+    monkeypatch.undo()
+    path = tmp_path / "moved.train.pt"
+    state = torch.load(path, weights_only=True)
+    state["devices"] = ["cuda"]
+    torch.save(state, path)
+    training.train(config(4), tmp_path / "moved", resume=True, progress=False)
+    assert json.loads((tmp_path / "moved.json").read_text())["devices"] == ["cuda", "cpu"]
+
+
+def test_the_default_agent_answers_with_the_fitting_shipped_model(torch_rng):
+    """Each problem goes to the shipped model of its utility with the smallest N that fits."""
+    from agents.learned import CHECKPOINTS
+
+    default = agents.make("bert4beam")
+    assert set(default.utilities) == {"sum_rate", "min_rate", "energy_efficiency"}
+    H = torch.randn(2, 3, 12, dtype=torch.complex128, generator=torch_rng)
+    wide = agents.make("bert4beam", checkpoint=str(CHECKPOINTS / "bert4beam-sum_rate-N16"))
+    torch.testing.assert_close(default.solve(H, power=10.0), wide.solve(H, power=10.0))
+    small = H[:, :, :6]
+    efficient = agents.make(
+        "bert4beam", checkpoint=str(CHECKPOINTS / "bert4beam-energy_efficiency-N8")
+    )
+    torch.testing.assert_close(
+        default.solve(small, power=10.0, utility="energy_efficiency"),
+        efficient.solve(small, power=10.0),
+    )
+    with pytest.raises(agents.NotApplicable, match="min_rate models for N <= 8"):
+        default.solve(H, power=10.0, utility="min_rate")

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import agents
-from agents import training
+from agents import objective, training
 from agents.linear import regularized_directions
 from agents.ubert import DEFAULT_TASKS, Ubert, UbertConfig
 from beamgym.downlink import project_power, transmit_power
@@ -185,7 +185,7 @@ def test_each_task_is_normalised_by_its_reference(torch_rng):
     W = project_power(regularized_directions(H, 4 * noise / power), power, full_power=True)
     weights = torch.rand(64, 4, generator=torch_rng)
     for name in TASKS:
-        relative = training.relative_utility(name, H, W, power, noise, weights)
+        relative = objective.relative_utility(name, H, W, power, noise, weights)
         assert torch.isfinite(relative).all() and (relative > 0).all()
         if name in ("min_rate", "energy_efficiency"):
             assert (relative <= 1 + 1e-5).all() and relative.mean() < 0.99
@@ -229,7 +229,7 @@ def mean_relative(net: torch.nn.Module) -> float:
     H, power, noise = training.draw_problems(generator, 256, 3, 4, (0.0, 20.0))
     with torch.no_grad():
         values = [
-            training.relative_utility(name, H, net(H, power, noise, name), power, noise).mean()
+            objective.relative_utility(name, H, net(H, power, noise, name), power, noise).mean()
             for name in DEFAULT_TASKS
         ]
     return float(torch.stack(values).mean())

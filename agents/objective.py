@@ -1,0 +1,75 @@
+"""The training objective of the learned solvers: a utility relative to a cheap reference.
+
+The loss of a sample is ``-U(W) / U_ref`` where ``U_ref`` is computed from RZF on the same
+channel (no gradient). The ratio is near 1 for every SNR, K, N and utility, so a batch that
+mixes them weighs each alike although their utilities differ tenfold and their units differ
+(bit/s/Hz, bit/s/Hz per unit power, log-rates).
+"""
+
+from __future__ import annotations
+
+import torch
+
+import beamgym
+from agents.linear import rzf_beamformer
+from beamgym.downlink import rates
+from beamgym.utilities import utility
+
+EE_POWER_FRACTIONS = tuple(2.0**-i for i in range(8))
+"""Fractions of the budget tried by the energy-efficiency reference (1 down to 1/128)."""
+
+
+def reference_utility(
+    name: str,
+    H: torch.Tensor,
+    power: torch.Tensor,
+    noise: torch.Tensor,
+    weights: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The per-sample normaliser ``U_ref [B]`` of a task's loss, from RZF at full power
+    (``H^H (H H^H + K sigma2 / P I)^{-1}``, scaled to ``||W||_F^2 = P``); no gradient.
+
+    | utility | ``U_ref`` |
+    |---|---|
+    | sum_rate, weighted_sum_rate, proportional_fair | the utility of RZF |
+    | min_rate | RZF's *mean* user rate: its own minimum can be ~0 on an ill-conditioned channel, which would give that sample an unbounded weight |
+    | energy_efficiency | the best energy efficiency of RZF scaled to ``P``, ``P/2``, ..., ``P/128`` (:data:`EE_POWER_FRACTIONS`): at full power RZF is far from efficient at high SNR |
+    """
+    with torch.no_grad():
+        W = rzf_beamformer(H, power, noise)
+        user_rates = rates(H, W, noise)
+        if name == "min_rate":
+            return user_rates.mean(-1)
+        if name == "energy_efficiency":
+            best = torch.zeros_like(power)
+            for fraction in EE_POWER_FRACTIONS:
+                scaled_rates = rates(H, W * fraction**0.5, noise)
+                value = utility(name, scaled_rates, power_used=power * fraction)
+                best = torch.maximum(best, value)
+            return best
+        return utility(name, user_rates, power_used=power, weights=weights)
+
+
+def relative_utility(
+    name: str,
+    H: torch.Tensor,
+    W: torch.Tensor,
+    power: torch.Tensor,
+    noise: torch.Tensor,
+    weights: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``U(W) / U_ref`` ``[B]`` on the same channels (:func:`reference_utility`).
+
+    ``proportional_fair`` (a sum of log-rates, of either sign) uses the ratio of geometric
+    mean rates instead, ``exp((U(W) - U_ref) / K)``. Each is 1 at the reference.
+    """
+    reference = reference_utility(name, H, power, noise, weights)
+    value = utility(
+        name,
+        rates(H, W, noise),
+        power_used=beamgym.transmit_power(W),
+        weights=weights,
+    )
+    if name == "proportional_fair":
+        return torch.exp((value - reference) / H.shape[-2])
+    return value / reference
