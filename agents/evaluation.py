@@ -123,7 +123,10 @@ def evaluate(
     return {
         "references": {name: REFERENCES[name] for name in utilities},
         "channels": channels,
-        "baselines": {label: baseline.checkpoint for label, baseline in baselines.items()},
+        "baselines": {
+            label: {"checkpoint": b.checkpoint, "steps": b.card["training"]["steps"]}
+            for label, b in baselines.items()
+        },
         "rows": rows,
         "timings": timings,
     }
@@ -198,8 +201,10 @@ def model_card(path: Path, card: dict) -> str:
             f"Command: `{evaluation['command']}`. {evaluation['channels']} fresh channels per "
             "cell; ratio of mean utilities. Sizes in *italics* were not in training.",
         ]
-        for label, checkpoint in evaluation["baselines"].items():
-            lines.append(f"Baseline `{label}`: `{checkpoint}`.")
+        for label, baseline in evaluation["baselines"].items():
+            lines.append(
+                f"Baseline `{label}`: `{baseline['checkpoint']}`, {baseline['steps']:,} steps."
+            )
         lines += _ratio_tables(evaluation)
         lines += ["", "Mean utilities (model, reference):", ""]
         lines += ["| utility | N | K | SNR (dB) | model | reference |", "|---|---|---|---|---|---|"]

@@ -31,7 +31,7 @@ import torch
 from agents.problem import Problem
 from agents.registry import register
 from agents.solver import NotApplicable, Solver
-from agents.training import load
+from agents.training import TrainingConfig, load
 from beamgym.downlink import project_power
 from beamgym.utilities import UTILITIES
 
@@ -56,12 +56,14 @@ class LearnedSolver(Solver):
         super().__init__(dtype)
         self.checkpoint = checkpoint or str(CHECKPOINTS / self.default_checkpoint)
         self.model, self.card = load(self.checkpoint)
-        self.variants = [self.model]
-        """The models it chooses from: the checkpoint's, or every shipped variant."""
+        self.variants, self.cards = [self.model], [self.card]
+        """The models it chooses from (the checkpoint's, or every shipped variant), and cards."""
         if checkpoint is None and self.variant_pattern:
             for path in sorted(CHECKPOINTS.glob(self.variant_pattern)):
                 if path.with_suffix("") != Path(self.checkpoint):
-                    self.variants.append(load(path.with_suffix(""))[0])
+                    model, card = load(path.with_suffix(""))
+                    self.variants.append(model)
+                    self.cards.append(card)
         self._placement = (torch.device("cpu"), torch.float32)
 
     def _on(self, model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
@@ -81,6 +83,17 @@ class LearnedSolver(Solver):
 
     def parameters(self):
         return (p for model in self.variants for p in model.parameters())
+
+    def trained_on(self) -> set[tuple[str, int, int]]:
+        """Every (utility, K, N) that one of its models was trained on; any other size it
+        serves is generalisation (the leaderboard's generalisation table)."""
+        sizes = set()
+        for model, card in zip(self.variants, self.cards, strict=True):
+            config = TrainingConfig.from_dict(card["training"])
+            utilities = config.utilities or (model.config.utility,)
+            antennas = config.antennas or (model.config.num_antennas,)
+            sizes |= {(u, k, n) for u in utilities for k in config.users for n in antennas}
+        return sizes
 
     def _solve(self, problem: Problem) -> torch.Tensor:
         fitting = [

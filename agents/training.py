@@ -32,10 +32,16 @@ Data-parallel: under ``torchrun --nproc-per-node P`` each process draws its own 
 batch and gradients are averaged (``torch.distributed``, gloo on CPU, nccl on GPU).
 
     python -m agents.training --model bert4beam --utility sum_rate --num-antennas 8 \\
-        --users 2 4 6 8 --snr-db 0 20 --steps 20000 --out agents/checkpoints/bert4beam-sum_rate-N8
+        --users 2 4 6 8 --snr-db 0 20 --steps 45000 --out agents/checkpoints/bert4beam-sum_rate-N8
+    python -m agents.training --init-from agents/checkpoints/bert4beam-sum_rate-N8 \\
+        --utility min_rate --steps 9000 --lr 5e-4 --out agents/checkpoints/bert4beam-min_rate-N8
     python -m agents.training --model ubert --rzf-features \\
         --utilities sum_rate min_rate energy_efficiency --users 2 3 4 5 6 7 8 --antennas 4 8 16 \\
-        --steps 30000 --batch-size 128 --lr 2e-3 --out agents/checkpoints/ubert
+        --steps 50000 --batch-size 128 --lr 2e-3 --out agents/checkpoints/ubert
+
+Fine-tuning (``--init-from``, the paper's adaptation): the run starts from a trained
+BERT4beam passed through :func:`agents.bert4beam.adapt` for its N and utility, keeping the
+checkpoint's architecture; all parameters train.
 """
 
 from __future__ import annotations

@@ -303,6 +303,8 @@ def _standard() -> Suite:
         configurations += [_config(task, k, n, 10, **size) for k, n in ((4, 8), (8, 8))]
     configurations += [_config("energy_efficiency", 4, 8, snr, **size) for snr in (10, 20)]
     configurations += [_config("sum_rate", (2, 8), 8, 10, **size)]
+    # user counts between the trained ones of bert4beam (K in {2, 4, 6, 8}): generalisation
+    configurations += [_config("sum_rate", k, 8, snr, **size) for k in (5, 7) for snr in (10, 20)]
     return Suite("standard", tuple(configurations), "the published leaderboard")
 
 
