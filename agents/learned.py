@@ -28,10 +28,10 @@ from pathlib import Path
 
 import torch
 
+from agents.checkpoint import TrainingConfig, load
 from agents.problem import Problem
 from agents.registry import register
 from agents.solver import NotApplicable, Solver
-from agents.training import TrainingConfig, load
 from beamgym.downlink import project_power
 from beamgym.utilities import UTILITIES
 

@@ -53,136 +53,22 @@ import os
 import shlex
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
 import beamgym
-from agents.bert4beam import Bert4beam, Bert4beamConfig, adapt, count_parameters
+from agents.bert4beam import count_parameters
+from agents.checkpoint import MODELS, TASK_SAMPLING, TrainingConfig, load
 from agents.objective import relative_utility
-from agents.ubert import DEFAULT_TASKS, Ubert, UbertConfig
+from agents.ubert import DEFAULT_TASKS
 from beamgym.layout import TASKS
-from beamgym.utilities import UTILITIES
-
-MODELS: dict[str, tuple[type, type[nn.Module]]] = {
-    "bert4beam": (Bert4beamConfig, Bert4beam),
-    "ubert": (UbertConfig, Ubert),
-}
-"""Model name -> (config class, module class). A module class with ``multitask = True`` is
-called as ``model(H, power, noise, task_ids, weights=...)``, any other as
-``model(H, power, noise)`` with its config's ``utility`` and ``num_antennas``."""
-
-TASK_SAMPLING = ("uniform", "random")
-"""How a multi-task step shares its batch among the tasks (module docstring)."""
 
 DEFAULT_ANTENNAS = (4, 8, 16)
 """The antenna counts a UBERT run trains on unless told otherwise (the CLI's default)."""
-
-
-@dataclass
-class TrainingConfig:
-    """Everything that defines a training run (stored in the checkpoint and ``OUT.json``)."""
-
-    model: str = "bert4beam"
-    model_config: dict[str, Any] = field(default_factory=dict)
-    users: tuple[int, ...] = (2, 4, 6, 8)
-    snr_db: tuple[float, float] = (0.0, 20.0)
-    steps: int = 20_000
-    batch_size: int = 256
-    learning_rate: float = 1e-3
-    warmup: int = 500
-    seed: int = 0
-    utilities: tuple[str, ...] = ()
-    """The tasks: empty for a single-task model (its ``model_config`` names the utility)."""
-    antennas: tuple[int, ...] = ()
-    """The antenna counts N drawn from: empty for a single-N model (``num_antennas``)."""
-    task_sampling: str = "uniform"
-    """``uniform`` (stratified shares of every batch) or ``random`` (one task per step)."""
-    init_from: str = ""
-    """Fine-tuning: a trained checkpoint (path without suffix) whose weights start the run,
-    passed through :func:`agents.bert4beam.adapt` for this run's N and utility; empty: a
-    fresh initialisation."""
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> TrainingConfig:
-        """The configuration stored in a checkpoint or card: lists become tuples again, and
-        fields added since it was written take their defaults (old runs stay resumable)."""
-        values = dict(values)
-        for key in ("users", "snr_db", "utilities", "antennas"):
-            if key in values:
-                values[key] = tuple(values[key])
-        return cls(**values)
-
-    def build(self) -> nn.Module:
-        """The untrained model; raises ``ValueError`` naming a bad setting."""
-        if self.model not in MODELS:
-            raise ValueError(f"model must be one of {sorted(MODELS)}, got {self.model!r}")
-        config_cls, model_cls = MODELS[self.model]
-        model = model_cls(config_cls(**self.model_config))
-        self.tasks(model)
-        self.antenna_counts(model)
-        return model
-
-    def initial_model(self) -> nn.Module:
-        """The model a run starts from: :meth:`build`, with ``init_from``'s weights if set."""
-        model = self.build()
-        if self.init_from:
-            if not isinstance(model, Bert4beam):
-                raise ValueError(f"init_from: only bert4beam runs fine-tune, not {self.model}")
-            source, _ = load(self.init_from)
-            if not isinstance(source, Bert4beam):
-                raise ValueError(f"init_from: {self.init_from} is not a bert4beam checkpoint")
-            adapted = adapt(source, model.config.num_antennas, model.config.utility)
-            if adapted.config != model.config:
-                raise ValueError(
-                    f"init_from: {self.init_from} has the architecture {source.config}, "
-                    f"which cannot become {model.config}"
-                )
-            model.load_state_dict(adapted.state_dict())
-        return model
-
-    def tasks(self, model: nn.Module) -> tuple[str, ...]:
-        """The utilities trained on, validated against the model."""
-        for name in self.utilities:
-            if name not in UTILITIES:
-                raise ValueError(f"utilities must be in {list(UTILITIES)}, got {name!r}")
-        if len(set(self.utilities)) != len(self.utilities):
-            raise ValueError(f"utilities must be distinct, got {self.utilities}")
-        if self.task_sampling not in TASK_SAMPLING:
-            raise ValueError(
-                f"task_sampling must be one of {list(TASK_SAMPLING)}, got {self.task_sampling!r}"
-            )
-        if getattr(model, "multitask", False):
-            if not self.utilities:
-                raise ValueError(f"utilities: a {self.model} run must name its tasks")
-            return self.utilities
-        own = model.config.utility
-        if self.utilities not in ((), (own,)):
-            raise ValueError(
-                f"utilities: {self.model} trains only its model_config's utility {own!r}, "
-                f"got {self.utilities}"
-            )
-        return (own,)
-
-    def antenna_counts(self, model: nn.Module) -> tuple[int, ...]:
-        """The antenna counts N trained on, validated against the model."""
-        if any(not isinstance(n, int) or n < 1 for n in self.antennas):
-            raise ValueError(f"antennas must be positive integers, got {self.antennas}")
-        if getattr(model, "multitask", False):
-            if not self.antennas:
-                raise ValueError(f"antennas: a {self.model} run must name its antenna counts")
-            return self.antennas
-        own = model.config.num_antennas
-        if self.antennas not in ((), (own,)):
-            raise ValueError(
-                f"antennas: {self.model} has N={own} (model_config num_antennas), "
-                f"got {self.antennas}"
-            )
-        return (own,)
 
 
 def draw_problems(
@@ -381,19 +267,6 @@ def train(
         }
         out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
     return model.cpu()
-
-
-def load(path: str | Path) -> tuple[nn.Module, dict]:
-    """A trained model from ``PATH.pt`` (weights only) and ``PATH.json`` (its card)."""
-    path = Path(path)
-    meta = path.with_suffix(".json")
-    if not meta.is_file():
-        raise ValueError(f"checkpoint must have {meta.name} beside its .pt, not found: {meta}")
-    card = json.loads(meta.read_text())
-    config = TrainingConfig.from_dict(card["training"])
-    model = config.build()
-    model.load_state_dict(torch.load(path.with_suffix(".pt"), weights_only=True))
-    return model.eval(), card
 
 
 def main(argv: list[str] | None = None) -> None:

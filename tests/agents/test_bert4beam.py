@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import agents
-from agents import objective, training
+from agents import checkpoint, objective, training
 from agents.bert4beam import Bert4beam, Bert4beamConfig, adapt
 from beamgym.downlink import transmit_power
 from tests.agents.interruption import interrupt_at_draw
@@ -26,8 +26,8 @@ def problems(generator, batch=5, users=3, antennas=4):
     return H, power, noise
 
 
-def config(steps: int, **changes) -> training.TrainingConfig:
-    return training.TrainingConfig(
+def config(steps: int, **changes) -> checkpoint.TrainingConfig:
+    return checkpoint.TrainingConfig(
         model_config={"num_antennas": 3, **SMALL},
         users=(2, 3),
         steps=steps,
@@ -87,7 +87,7 @@ def test_adapt_keeps_the_encoder_and_rebuilds_the_modules_for_a_new_n(torch_rng)
 def test_checkpoint_round_trip_and_solver(tmp_path, torch_rng):
     out = tmp_path / "tiny"
     trained = training.train(config(3), out, progress=False).eval()
-    loaded, card = training.load(out)
+    loaded, card = checkpoint.load(out)
     assert card["training"]["steps"] == 3 and card["parameters"] > 0
     H, power, noise = problems(torch_rng, antennas=3)
     torch.testing.assert_close(loaded(H, power, noise), trained(H, power, noise))
@@ -144,7 +144,7 @@ def test_torchrun_two_processes_on_gloo(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["training"]["steps"] == 4 and "torch.distributed" not in result.stderr
-    training.load(out)
+    checkpoint.load(out)
 
 
 def test_evaluation_writes_the_model_card_with_its_command(tmp_path, capsys):
@@ -193,7 +193,7 @@ def test_fine_tuning_starts_from_the_adapted_checkpoint(tmp_path, utility, anten
         torch.testing.assert_close(a, b)
     card = json.loads((tmp_path / "tuned.json").read_text())
     assert card["training"]["init_from"] == str(tmp_path / "pre")
-    assert training.load(tmp_path / "tuned")[0].config.utility == utility  # source not needed
+    assert checkpoint.load(tmp_path / "tuned")[0].config.utility == utility  # source not needed
     wider = config(0, init_from=str(tmp_path / "pre"))
     wider.model_config = {**wider.model_config, "hidden": 32}
     with pytest.raises(ValueError, match="cannot become"):
@@ -205,7 +205,7 @@ def test_cli_fine_tunes_with_the_checkpoints_architecture(tmp_path):
     arguments = ["--init-from", str(tmp_path / "pre"), "--utility", "min_rate"]
     arguments += ["--steps", "2", "--warmup", "1", "--batch-size", "8", "--users", "2"]
     training.main([*arguments, "--out", str(tmp_path / "tuned")])
-    config_ = training.load(tmp_path / "tuned")[0].config
+    config_ = checkpoint.load(tmp_path / "tuned")[0].config
     assert (config_.hidden, config_.num_antennas, config_.utility) == (16, 3, "min_rate")
 
 

@@ -6,6 +6,7 @@ import torch
 
 import agents
 from agents import rl, training
+from agents.checkpoint import TrainingConfig
 from beamgym.downlink import rates, transmit_power
 from beamgym.layout import TASKS
 
@@ -26,14 +27,12 @@ def untrained_checkpoints(tmp_path_factory) -> None:
     folder = tmp_path_factory.mktemp("checkpoints")
     small = {"num_antennas": 5, "hidden": 16, "heads": 2, "layers": 1, "feedforward": 32}
     training.train(
-        training.TrainingConfig(model_config=small, steps=0), folder / "bert4beam", progress=False
+        TrainingConfig(model_config=small, steps=0), folder / "bert4beam", progress=False
     )
     FAST_CONFIG["bert4beam"] = {"checkpoint": str(folder / "bert4beam")}
     tiny = {"hidden": 16, "heads": 2, "layers": 1, "feedforward": 32, "rzf_features": True}
     training.train(
-        training.TrainingConfig(
-            model="ubert", model_config=tiny, utilities=TASKS, antennas=(5,), steps=0
-        ),
+        TrainingConfig(model="ubert", model_config=tiny, utilities=TASKS, antennas=(5,), steps=0),
         folder / "ubert",
         progress=False,
     )

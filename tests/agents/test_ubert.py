@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import agents
-from agents import objective, training
+from agents import checkpoint, objective, training
 from agents.linear import regularized_directions
 from agents.ubert import DEFAULT_TASKS, Ubert, UbertConfig
 from beamgym.downlink import project_power, transmit_power
@@ -32,7 +32,7 @@ def problems(generator, batch=5, users=3, antennas=4):
     return training.draw_problems(generator, batch, users, antennas, (0.0, 20.0))
 
 
-def config(steps: int, **changes) -> training.TrainingConfig:
+def config(steps: int, **changes) -> checkpoint.TrainingConfig:
     settings = {
         "model": "ubert",
         "model_config": SMALL,
@@ -45,7 +45,7 @@ def config(steps: int, **changes) -> training.TrainingConfig:
         "warmup": 5,
         **changes,
     }
-    return training.TrainingConfig(**settings)
+    return checkpoint.TrainingConfig(**settings)
 
 
 @pytest.mark.parametrize("options", VARIANTS, ids=str)
@@ -198,7 +198,7 @@ def test_checkpoint_round_trip_and_solver(tmp_path, torch_rng):
     trained = training.train(
         config(3, utilities=("sum_rate", "energy_efficiency")), out, progress=False
     ).eval()
-    loaded, card = training.load(out)
+    loaded, card = checkpoint.load(out)
     assert card["training"]["utilities"] == ["sum_rate", "energy_efficiency"]
     H, power, noise = problems(torch_rng, antennas=7)  # an N it did not train on
     solver = agents.make("ubert", checkpoint=str(out))
@@ -251,7 +251,7 @@ def test_cli_trains_ubert_and_rejects_the_single_task_flags(tmp_path, capsys):
         + ["--users", "2", "--hidden", "8", "--heads", "2", "--layers", "1", "--steps", "2"]
         + ["--batch-size", "8", "--task-sampling", "random", "--rzf-features", "--out", str(out)]
     )
-    _, card = training.load(out)
+    _, card = checkpoint.load(out)
     assert card["training"]["model_config"] == {
         "hidden": 8,
         "heads": 2,
@@ -286,5 +286,5 @@ def test_torchrun_two_processes_share_the_random_task_of_each_step(tmp_path):
         command + ["--out", str(out)], capture_output=True, text=True, timeout=240
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    _, card = training.load(out)
+    _, card = checkpoint.load(out)
     assert card["training"]["steps"] == 4 and card["training"]["task_sampling"] == "random"
