@@ -77,9 +77,18 @@ def overview(results: list[ConfigResults]) -> list[str]:
 def generalisation(results: list[ConfigResults]) -> list[str]:
     """The generalisation tables (Markdown lines): each shipped learned agent on every
     configuration of one size, marked by whether its models were trained on that (utility,
-    K, N). The sizes it never saw (served by zero-padding antennas, or a K outside the
-    training set) measure how it generalises; the trained ones beside them are the baseline."""
-    lines = ["## Generalisation: learned agents on sizes outside their training", ""]
+    K, N). The problems it never saw (an N served by zero-padding antennas, a K outside the
+    training set, another utility) measure how it generalises; the trained ones beside them
+    are the baseline."""
+    lines = [
+        "## Generalisation: learned agents outside their training",
+        "",
+        "Each learned agent on every configuration of one size; `in training`: whether one of "
+        "its models was trained on that utility, K and N. The rest is generalisation: a K or "
+        "N it never saw, or a utility it was not trained for (then it answers with its "
+        "default utility).",
+        "",
+    ]
     for name, present in learned.shipped().items():
         rows = [
             (entry.config, row)
