@@ -18,16 +18,22 @@ import torch
 from torch import nn
 
 from agents.bert4beam import Bert4beam, Bert4beamConfig, adapt
+from agents.curriculum import Schedule, size_pairs
+from agents.sallo import Sallo, SalloConfig
 from agents.ubert import Ubert, UbertConfig
+from beamgym.channels import CHANNELS
 from beamgym.utilities import UTILITIES
 
 MODELS: dict[str, tuple[type, type[nn.Module]]] = {
     "bert4beam": (Bert4beamConfig, Bert4beam),
     "ubert": (UbertConfig, Ubert),
+    "sallo-m": (SalloConfig, Sallo),
 }
 """Model name -> (config class, module class). A module class with ``multitask = True`` is
-called as ``model(H, power, noise, task_ids, weights=...)``, any other as
-``model(H, power, noise)`` with its config's ``utility`` and ``num_antennas``."""
+called as ``model(H, power, noise, task_ids, weights=...)``; one with ``padded = True``
+(SALLO-M) as ``model(H, power, noise, user_mask, antenna_mask, window=...)`` on batches
+padded to its ``max_users x max_antennas``; any other as ``model(H, power, noise)`` with its
+config's ``utility`` and ``num_antennas``."""
 
 TASK_SAMPLING = ("uniform", "random")
 """How a multi-task step shares its batch among the tasks (module docstring)."""
@@ -52,6 +58,16 @@ class TrainingConfig:
     """The antenna counts N drawn from: empty for a single-N model (``num_antennas``)."""
     task_sampling: str = "uniform"
     """``uniform`` (stratified shares of every batch) or ``random`` (one task per step)."""
+    window: int = 0
+    """SALLO-M: the sliding window over layers (:mod:`agents.curriculum`); 0: all at once."""
+    stages: tuple[int, ...] = ()
+    """SALLO-M: the curriculum, the largest ``max(K, N)`` of each stage; empty: none."""
+    replay: float = 0.0
+    """SALLO-M: the share of every batch drawn from earlier curriculum stages."""
+    max_load: float = 1.5
+    """SALLO-M: the largest ``K / N`` drawn."""
+    channels: tuple[str, ...] = ("rayleigh",)
+    """SALLO-M: the channel models drawn from, one per sample (default parameters)."""
     init_from: str = ""
     """Fine-tuning: a trained checkpoint (path without suffix) whose weights start the run,
     passed through :func:`agents.bert4beam.adapt` for this run's N and utility; empty: a
@@ -62,7 +78,7 @@ class TrainingConfig:
         """The configuration stored in a checkpoint or card: lists become tuples again, and
         fields added since it was written take their defaults (old runs stay resumable)."""
         values = dict(values)
-        for key in ("users", "snr_db", "utilities", "antennas"):
+        for key in ("users", "snr_db", "utilities", "antennas", "stages", "channels"):
             if key in values:
                 values[key] = tuple(values[key])
         return cls(**values)
@@ -75,6 +91,8 @@ class TrainingConfig:
         model = model_cls(config_cls(**self.model_config))
         self.tasks(model)
         self.antenna_counts(model)
+        if getattr(model, "padded", False):
+            self.schedule(model)
         return model
 
     def initial_model(self) -> nn.Module:
@@ -122,7 +140,7 @@ class TrainingConfig:
         """The antenna counts N trained on, validated against the model."""
         if any(not isinstance(n, int) or n < 1 for n in self.antennas):
             raise ValueError(f"antennas must be positive integers, got {self.antennas}")
-        if getattr(model, "multitask", False):
+        if getattr(model, "multitask", False) or getattr(model, "padded", False):
             if not self.antennas:
                 raise ValueError(f"antennas: a {self.model} run must name its antenna counts")
             return self.antennas
@@ -133,6 +151,26 @@ class TrainingConfig:
                 f"got {self.antennas}"
             )
         return (own,)
+
+    def schedule(self, model: nn.Module) -> Schedule:
+        """The sliding window and curriculum of a padded (SALLO-M) run, validated."""
+        config = model.config
+        if max(self.users) > config.max_users or max(self.antennas) > config.max_antennas:
+            raise ValueError(
+                f"users/antennas: the model serves K <= {config.max_users} and "
+                f"N <= {config.max_antennas}, got {self.users} and {self.antennas}"
+            )
+        for name in self.channels:
+            if name not in CHANNELS or name == "file":
+                raise ValueError(f"channels must be models of {sorted(CHANNELS)}, got {name!r}")
+        return Schedule(
+            steps=self.steps,
+            layers=config.layers,
+            window=self.window,
+            pairs=size_pairs(self.users, self.antennas, self.max_load),
+            stages=self.stages,
+            replay=self.replay,
+        )
 
 
 def load(path: str | Path) -> tuple[nn.Module, dict]:

@@ -14,6 +14,11 @@ channel, zero beamformer rows), as a padded observation would be; a problem that
 fits is not applicable. Padded batches are grouped by mask pattern like every
 solver's, so a padded sample gets exactly the beamformer of its active sub-problem.
 
+SALLO-M serves its utility at any K <= K_max and N <= N_max of its padded size (larger
+problems are not applicable) and reads padded batches itself: the masks go to the model,
+whose padded entries take no power. It runs under ``torch.no_grad`` rather than
+``inference_mode``: its gradient steps need autograd at inference too.
+
 UBERT serves every utility it was trained on (its card's ``training.utilities``) and any K
 and N: no parameter depends on either (element tokens, axial attention, no index table), so
 declining a size would be a policy, not a limit; how well it does outside its training
@@ -29,6 +34,7 @@ from pathlib import Path
 import torch
 
 from agents.checkpoint import TrainingConfig, load
+from agents.curriculum import size_pairs
 from agents.problem import Problem
 from agents.registry import register
 from agents.solver import NotApplicable, Solver
@@ -168,3 +174,35 @@ class UbertSolver(LearnedSolver):
                 antenna_mask=antennas,
                 weights=problem.weights,
             )
+
+
+@register
+class SalloSolver(LearnedSolver):
+    """SALLO-M (:mod:`agents.sallo`), one model for any K and N up to its padded size;
+    default: the shipped checkpoint ``sallo-m``."""
+
+    name = "sallo-m"
+    default_checkpoint = "sallo-m"
+    handles_masks = True
+
+    def trained_on(self) -> set[tuple[str, int, int]]:
+        config = TrainingConfig.from_dict(self.card["training"])
+        pairs = size_pairs(config.users, config.antennas, config.max_load)
+        return {(self.model.config.utility, k, n) for k, n in pairs}
+
+    def _solve(self, problem: Problem) -> torch.Tensor:
+        return self._solve_masked(problem, None, None)
+
+    def _solve_masked(
+        self, problem: Problem, users: torch.Tensor | None, antennas: torch.Tensor | None
+    ) -> torch.Tensor:
+        config = self.model.config
+        if problem.num_users > config.max_users or problem.num_antennas > config.max_antennas:
+            raise NotApplicable(
+                f"{self.name} serves K <= {config.max_users} users and N <= "
+                f"{config.max_antennas} antennas, got K={problem.num_users}, "
+                f"N={problem.num_antennas}"
+            )
+        model = self._on(self.model, problem.H.device)
+        with torch.no_grad():
+            return model(problem.H, problem.power, problem.noise_power, users, antennas)

@@ -46,10 +46,19 @@ def regularized_directions(H: torch.Tensor, regularizer: torch.Tensor) -> torch.
     return torch.linalg.solve(H @ H.mH + regularizer[:, None, None] * eye, H).mH
 
 
-def rzf_beamformer(H: torch.Tensor, power: torch.Tensor, noise_power: torch.Tensor) -> torch.Tensor:
+def rzf_beamformer(
+    H: torch.Tensor,
+    power: torch.Tensor,
+    noise_power: torch.Tensor,
+    users: torch.Tensor | None = None,
+) -> torch.Tensor:
     """RZF at full power ``[B, N, K]``: :func:`regularized_directions` with ``r = K sigma2 / P``,
-    scaled to ``||W||_F^2 = P``; ``power``, ``noise_power`` ``[B]``."""
-    regularizer = H.shape[-2] * noise_power / power
+    scaled to ``||W||_F^2 = P``; ``power``, ``noise_power`` ``[B]``.
+
+    ``users [B]``: the number of active users of padded problems (zero rows of ``H``, which
+    get zero columns); default ``K``. A padded problem then gets its dense sub-problem's RZF.
+    """
+    regularizer = (H.shape[-2] if users is None else users) * noise_power / power
     return project_power(regularized_directions(H, regularizer), power, full_power=True)
 
 

@@ -25,6 +25,7 @@ def reference_utility(
     power: torch.Tensor,
     noise: torch.Tensor,
     weights: torch.Tensor | None = None,
+    user_mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The per-sample normaliser ``U_ref [B]`` of a task's loss, from RZF at full power
     (``H^H (H H^H + K sigma2 / P I)^{-1}``, scaled to ``||W||_F^2 = P``); no gradient.
@@ -36,10 +37,13 @@ def reference_utility(
     | energy_efficiency | the best energy efficiency of RZF scaled to ``P``, ``P/2``, ..., ``P/128`` (:data:`EE_POWER_FRACTIONS`): at full power RZF is far from efficient at high SNR |
     """
     with torch.no_grad():
-        W = rzf_beamformer(H, power, noise)
+        users = None if user_mask is None else user_mask.sum(-1)
+        W = rzf_beamformer(H, power, noise, users)
         user_rates = rates(H, W, noise)
         if name == "min_rate":
-            return user_rates.mean(-1)
+            return utility("sum_rate", user_rates, user_mask=user_mask) / (
+                H.shape[-2] if users is None else users
+            )
         if name == "energy_efficiency":
             best = torch.zeros_like(power)
             for fraction in EE_POWER_FRACTIONS:
@@ -47,7 +51,7 @@ def reference_utility(
                 value = utility(name, scaled_rates, power_used=power * fraction)
                 best = torch.maximum(best, value)
             return best
-        return utility(name, user_rates, power_used=power, weights=weights)
+        return utility(name, user_rates, power_used=power, weights=weights, user_mask=user_mask)
 
 
 def relative_utility(
@@ -57,19 +61,25 @@ def relative_utility(
     power: torch.Tensor,
     noise: torch.Tensor,
     weights: torch.Tensor | None = None,
+    user_mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``U(W) / U_ref`` ``[B]`` on the same channels (:func:`reference_utility`).
+
+    ``user_mask [B, K]`` (bool): the active users of padded problems (zero rows of ``H``);
+    padded users count in neither utility.
 
     ``proportional_fair`` (a sum of log-rates, of either sign) uses the ratio of geometric
     mean rates instead, ``exp((U(W) - U_ref) / K)``. Each is 1 at the reference.
     """
-    reference = reference_utility(name, H, power, noise, weights)
+    reference = reference_utility(name, H, power, noise, weights, user_mask)
     value = utility(
         name,
         rates(H, W, noise),
         power_used=beamgym.transmit_power(W),
         weights=weights,
+        user_mask=user_mask,
     )
     if name == "proportional_fair":
-        return torch.exp((value - reference) / H.shape[-2])
+        users = H.shape[-2] if user_mask is None else user_mask.sum(-1)
+        return torch.exp((value - reference) / users)
     return value / reference

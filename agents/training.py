@@ -63,7 +63,9 @@ from torch import nn
 import beamgym
 from agents.bert4beam import count_parameters
 from agents.checkpoint import MODELS, TASK_SAMPLING, TrainingConfig, load
+from agents.curriculum import Schedule, draw_padded_problems
 from agents.objective import relative_utility
+from agents.sallo import STREAMS
 from agents.ubert import DEFAULT_TASKS
 from beamgym.layout import TASKS
 
@@ -118,6 +120,45 @@ def _save(path: Path, payload: dict) -> None:
     os.replace(partial, path)
 
 
+def _update(
+    model: nn.Module, optimizer: torch.optim.Optimizer, loss: torch.Tensor, step: int
+) -> None:
+    """One optimiser step on ``loss`` (gradients clipped to norm 1); a non-finite loss stops
+    the run before it touches the weights."""
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"non-finite loss at step {step}; last checkpoint kept")
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+
+
+def _padded_loss(
+    trained: nn.Module,
+    schedule: Schedule,
+    config: TrainingConfig,
+    generator: torch.Generator,
+    batch: int,
+    step: int,
+) -> torch.Tensor:
+    """SALLO-M's loss at ``step``: minus the relative utility of the window's last layer on a
+    padded batch of the step's curriculum sizes (:mod:`agents.curriculum`)."""
+    model = trained.module if isinstance(trained, nn.parallel.DistributedDataParallel) else trained
+    users, antennas = schedule.draw_sizes(generator, batch, step)
+    H, power, noise, user_mask, antenna_mask = draw_padded_problems(
+        generator,
+        users,
+        antennas,
+        model.config.max_users,
+        model.config.max_antennas,
+        config.snr_db,
+        config.channels,
+    )
+    W = trained(H, power, noise, user_mask, antenna_mask, window=schedule.window_at(step))
+    name = model.config.utility
+    return -relative_utility(name, H, W, power, noise, user_mask=user_mask).mean()
+
+
 def train(
     config: TrainingConfig,
     out: str | Path,
@@ -157,7 +198,13 @@ def train(
         else:  # CPU and CUDA generators have different states: a new stream, fixed by the step
             generator.manual_seed(config.seed * 1000 + rank + 7919 * start)
             devices = [*devices, device.type]
-    trained = nn.parallel.DistributedDataParallel(model) if distributed else model
+    padded = getattr(model, "padded", False)
+    schedule = config.schedule(model) if padded else None
+    trained = (
+        nn.parallel.DistributedDataParallel(model, find_unused_parameters=padded)
+        if distributed
+        else model
+    )
     multitask = getattr(model, "multitask", False)
     tasks = config.tasks(model)
     task_index = torch.tensor([TASKS.index(name) for name in tasks], device=device)
@@ -200,49 +247,52 @@ def train(
     try:
         for step in range(start, config.steps):
             random_state = generator.get_state()
-            # one K (and N) per step for the whole (distributed) batch
-            users = config.users[_draw(len(config.users), generator, distributed, always=True)]
-            antennas = antenna_counts[_draw(len(antenna_counts), generator, distributed)]
-            H, power, noise = draw_problems(generator, share, users, antennas, config.snr_db)
-            if config.task_sampling == "uniform":
-                assignment = torch.arange(share, device=device) % len(tasks)
-            else:
-                task = _draw(len(tasks), generator, distributed)
-                assignment = torch.full((share,), task, device=device)
-            weights = None
-            if "weighted_sum_rate" in tasks:
-                weights = 1.0 - torch.rand(share, users, generator=generator, device=device)
-                weighted = assignment == tasks.index("weighted_sum_rate")
-                weights = torch.where(weighted[:, None], weights, torch.ones_like(weights))
             for group in optimizer.param_groups:
                 group["lr"] = _learning_rate(step, config)
-            if multitask:
-                W = trained(H, power, noise, task_index[assignment], weights=weights)
+            status = {}
+            if padded:
+                loss = _padded_loss(trained, schedule, config, generator, share, step)
+                last[tasks[0]] = -loss.item()
+                first, end = schedule.window_at(step)
+                status = {"layers": f"{first}-{end - 1}", "stage": schedule.stage_at(step)}
             else:
-                W = trained(H, power, noise)
-            losses = []
-            for t, name in enumerate(tasks):
-                chosen = torch.nonzero(assignment == t)[:, 0]
-                if len(chosen) == len(assignment):
-                    chosen = slice(None)
-                elif len(chosen) == 0:
-                    continue
-                part = None if weights is None else weights[chosen]
-                value = relative_utility(
-                    name, H[chosen], W[chosen], power[chosen], noise[chosen], part
-                ).mean()
-                losses.append(value)
-                last[name] = value.item()
-            loss = -torch.stack(losses).mean()  # every task present weighs alike
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"non-finite loss at step {step}; last checkpoint kept")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
+                # one K (and N) per step for the whole (distributed) batch
+                users = config.users[_draw(len(config.users), generator, distributed, always=True)]
+                antennas = antenna_counts[_draw(len(antenna_counts), generator, distributed)]
+                H, power, noise = draw_problems(generator, share, users, antennas, config.snr_db)
+                if config.task_sampling == "uniform":
+                    assignment = torch.arange(share, device=device) % len(tasks)
+                else:
+                    task = _draw(len(tasks), generator, distributed)
+                    assignment = torch.full((share,), task, device=device)
+                weights = None
+                if "weighted_sum_rate" in tasks:
+                    weights = 1.0 - torch.rand(share, users, generator=generator, device=device)
+                    weighted = assignment == tasks.index("weighted_sum_rate")
+                    weights = torch.where(weighted[:, None], weights, torch.ones_like(weights))
+                if multitask:
+                    W = trained(H, power, noise, task_index[assignment], weights=weights)
+                else:
+                    W = trained(H, power, noise)
+                losses = []
+                for t, name in enumerate(tasks):
+                    chosen = torch.nonzero(assignment == t)[:, 0]
+                    if len(chosen) == len(assignment):
+                        chosen = slice(None)
+                    elif len(chosen) == 0:
+                        continue
+                    part = None if weights is None else weights[chosen]
+                    value = relative_utility(
+                        name, H[chosen], W[chosen], power[chosen], noise[chosen], part
+                    ).mean()
+                    losses.append(value)
+                    last[name] = value.item()
+                loss = -torch.stack(losses).mean()  # every task present weighs alike
+            _update(model, optimizer, loss, step)
             if bar is not None:
                 bar.update()
-                bar.set_postfix({_short(name): f"{value:.3f}" for name, value in last.items()})
+                postfix = {_short(name): f"{value:.3f}" for name, value in last.items()}
+                bar.set_postfix(postfix | status)
             if (step + 1) % checkpoint_every == 0:
                 checkpoint(step + 1, generator.get_state())
         step = config.steps
@@ -269,8 +319,35 @@ def train(
     return model.cpu()
 
 
-def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
+FLAGS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "utility": ("--utility", ("bert4beam", "sallo-m")),
+    "num_antennas": ("--num-antennas", ("bert4beam",)),
+    "init_from": ("--init-from", ("bert4beam",)),
+    "utilities": ("--utilities", ("ubert",)),
+    "antennas": ("--antennas", ("ubert", "sallo-m")),
+    "rzf_features": ("--rzf-features", ("ubert",)),
+    "power_head": ("--no-power-head", ("ubert",)),
+    "max_users": ("--max-users", ("sallo-m",)),
+    "max_antennas": ("--max-antennas", ("sallo-m",)),
+    "embed": ("--embed", ("sallo-m",)),
+    "model_dim": ("--model-dim", ("sallo-m",)),
+    "gradient_steps": ("--gradient-steps", ("sallo-m",)),
+    "step_size": ("--step-size", ("sallo-m",)),
+    "lifted": ("--no-lifted", ("sallo-m",)),
+    "streams": ("--streams", ("sallo-m",)),
+    "second_order": ("--first-order", ("sallo-m",)),
+    "window": ("--window", ("sallo-m",)),
+    "stages": ("--stages", ("sallo-m",)),
+    "replay": ("--replay", ("sallo-m",)),
+    "max_load": ("--max-load", ("sallo-m",)),
+    "channels": ("--channels", ("sallo-m",)),
+    "hidden": ("--hidden", ("bert4beam", "ubert")),
+    "feedforward": ("--feedforward", ("bert4beam", "ubert")),
+}
+"""Model-specific options: destination -> (flag, the models it applies to)."""
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m agents.training", description=__doc__.split("\n\n")[0]
     )
@@ -295,7 +372,8 @@ def main(argv: list[str] | None = None) -> None:
         "--antennas",
         type=int,
         nargs="+",
-        help=f"the antenna counts N trained on; default {' '.join(map(str, DEFAULT_ANTENNAS))}",
+        help="the antenna counts N trained on; default "
+        f"{' '.join(map(str, DEFAULT_ANTENNAS))} (ubert), 2 to 16 (sallo-m)",
     )
     multi.add_argument("--task-sampling", choices=TASK_SAMPLING, default="uniform")
     multi.add_argument(
@@ -311,10 +389,22 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="energy efficiency's power from the raw output's norm (paper-style adapter)",
     )
+    sallo = parser.add_argument_group("sallo-m (padded; any K, N up to its maximum)")
+    for name in ("max-users", "max-antennas", "embed", "model-dim", "gradient-steps"):
+        sallo.add_argument(f"--{name}", type=int, help="default: the model's own")
+    sallo.add_argument("--step-size", type=float, help="initial eta; default: the model's own")
+    sallo.add_argument("--no-lifted", dest="lifted", action="store_false", default=None)
+    sallo.add_argument("--streams", choices=STREAMS)
+    sallo.add_argument("--first-order", dest="second_order", action="store_false", default=None)
+    sallo.add_argument("--window", type=int, help="sliding window over layers; default 0 (all)")
+    sallo.add_argument("--stages", type=int, nargs="+", help="curriculum stage sizes max(K, N)")
+    sallo.add_argument("--replay", type=float, help="share of a batch from earlier stages")
+    sallo.add_argument("--max-load", type=float, help="largest K / N drawn; default 1.5")
+    sallo.add_argument("--channels", nargs="+", help="channel models drawn; default rayleigh")
     for name in ("hidden", "heads", "layers", "feedforward"):
         parser.add_argument(f"--{name}", type=int, help="default: the model's own")
     parser.add_argument(
-        "--users", type=int, nargs="+", default=(2, 4, 6, 8), help="the user counts K trained on"
+        "--users", type=int, nargs="+", help="the user counts K trained on; default 2 4 6 8"
     )
     parser.add_argument(
         "--snr-db", type=float, nargs=2, default=(0.0, 20.0), metavar=("MIN", "MAX")
@@ -328,8 +418,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--resume", action="store_true", help="continue from OUT.train.pt")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda; default cpu")
     parser.add_argument("--out", required=True, help="checkpoint path without suffix")
-    args = parser.parse_args(argv)
-    if min(args.users) < 1:
+    return parser
+
+
+def _config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> TrainingConfig:
+    """The run's configuration from the command line; ``parser.error`` on a bad option."""
+    for key, (flag, models) in FLAGS.items():
+        if getattr(args, key) is not None and args.model not in models:
+            parser.error(
+                f"{flag} does not apply to --model {args.model} (only {', '.join(models)})"
+            )
+    if args.users is not None and min(args.users) < 1:
         parser.error(f"--users must be positive integers, got {args.users}")
     config_cls, model_cls = MODELS[args.model]
     defaults = config_cls().to_dict()  # every key stored: the card states the whole model
@@ -339,31 +438,29 @@ def main(argv: list[str] | None = None) -> None:
         except (OSError, ValueError) as error:
             parser.error(f"--init-from: {error}")
     model_config = {
-        key: default if getattr(args, key) is None else getattr(args, key)
+        key: default if getattr(args, key, None) is None else getattr(args, key)
         for key, default in defaults.items()
     }
-    multitask = getattr(model_cls, "multitask", False)
-    flags = {"utility": "--utility", "num_antennas": "--num-antennas", "init_from": "--init-from"}
-    if not multitask:
-        flags = {"utilities": "--utilities", "antennas": "--antennas"}
-        flags |= {"rzf_features": "--rzf-features", "power_head": "--no-power-head"}
-    for key, flag in flags.items():
-        if getattr(args, key) is not None:
-            parser.error(
-                f"{flag} does not apply to --model {args.model}; "
-                + ("use --utilities/--antennas" if multitask else "it is a ubert option")
-            )
+    padded = getattr(model_cls, "padded", False)
     utilities, antennas = (), ()
-    if multitask:
+    if getattr(model_cls, "multitask", False):
         utilities = tuple(args.utilities or DEFAULT_TASKS)
         antennas = tuple(args.antennas or DEFAULT_ANTENNAS)
-    config = TrainingConfig(
+    elif padded:
+        antennas = tuple(args.antennas or range(2, model_config["max_antennas"] + 1))
+    default_users = range(2, model_config["max_users"] + 1) if padded else (2, 4, 6, 8)
+    sallo = {
+        key: getattr(args, key)
+        for key in ("window", "stages", "replay", "max_load", "channels")
+        if getattr(args, key) is not None
+    }
+    return TrainingConfig(
         model=args.model,
         model_config=model_config,
         utilities=utilities,
         antennas=antennas,
         task_sampling=args.task_sampling,
-        users=tuple(args.users),
+        users=tuple(args.users or default_users),
         snr_db=tuple(args.snr_db),
         steps=args.steps,
         batch_size=args.batch_size,
@@ -371,7 +468,15 @@ def main(argv: list[str] | None = None) -> None:
         warmup=args.warmup,
         seed=args.seed,
         init_from=args.init_from or "",
+        **{key: tuple(v) if isinstance(v, list) else v for key, v in sallo.items()},
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = _parser()
+    args = parser.parse_args(argv)
+    config = _config(args, parser)
     try:
         config.build()
         device = torch.device(args.device)

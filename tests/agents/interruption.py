@@ -3,11 +3,11 @@
 from agents import training
 
 
-def interrupt_at_draw(monkeypatch, draw: int) -> None:
-    """Make the trainer raise ``KeyboardInterrupt`` when it draws its ``draw``-th batch
-    (undo with ``monkeypatch.undo()``)."""
+def interrupt_at_draw(monkeypatch, draw: int, drawer: str = "draw_problems") -> None:
+    """Make the trainer raise ``KeyboardInterrupt`` when it draws its ``draw``-th batch with
+    ``training.<drawer>`` (undo with ``monkeypatch.undo()``)."""
     calls = {"n": 0}
-    original = training.draw_problems
+    original = getattr(training, drawer)
 
     def interrupted(*args):
         calls["n"] += 1
@@ -15,4 +15,4 @@ def interrupt_at_draw(monkeypatch, draw: int) -> None:
             raise KeyboardInterrupt
         return original(*args)
 
-    monkeypatch.setattr(training, "draw_problems", interrupted)
+    monkeypatch.setattr(training, drawer, interrupted)

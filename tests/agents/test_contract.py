@@ -22,7 +22,8 @@ def channel(generator: torch.Generator, batch: int, users: int, antennas: int) -
 @pytest.fixture(scope="session", autouse=True)
 def untrained_checkpoints(tmp_path_factory) -> None:
     """Untrained RL policies serving every utility at K <= 4, N <= 5, an untrained
-    BERT4beam at N = 5 (the sizes used here) and an untrained UBERT serving every utility:
+    BERT4beam at N = 5 (the sizes used here), an untrained UBERT serving every utility and an
+    untrained SALLO-M padded to 4 x 5:
     the contract concerns the agent, not how well its model was trained."""
     folder = tmp_path_factory.mktemp("checkpoints")
     small = {"num_antennas": 5, "hidden": 16, "heads": 2, "layers": 1, "feedforward": 32}
@@ -37,6 +38,13 @@ def untrained_checkpoints(tmp_path_factory) -> None:
         progress=False,
     )
     FAST_CONFIG["ubert"] = {"checkpoint": str(folder / "ubert")}
+    sallo = {"max_users": 4, "max_antennas": 5, "layers": 1, "embed": 8, "model_dim": 8}
+    training.train(
+        TrainingConfig(model="sallo-m", model_config=sallo, users=(2,), antennas=(5,), steps=0),
+        folder / "sallo-m",
+        progress=False,
+    )
+    FAST_CONFIG["sallo-m"] = {"checkpoint": str(folder / "sallo-m")}
     for algorithm in rl.HYPERPARAMETERS:
         checkpoint = rl.Checkpoint(
             algorithm,

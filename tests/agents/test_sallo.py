@@ -1,0 +1,274 @@
+"""SALLO-M: the unrolled model (RZF start, gradient ascent, masks, equivariance), its training
+schedule (sliding window, curriculum, replay, padded draws), checkpoints and the solver."""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import agents
+from agents import checkpoint, curriculum, objective, training
+from agents.linear import rzf_beamformer
+from agents.sallo import Sallo, SalloConfig
+from beamgym.downlink import rates, transmit_power
+from beamgym.utilities import UTILITIES, utility
+from tests.agents.interruption import interrupt_at_draw
+
+SMALL = {"max_users": 5, "max_antennas": 6, "layers": 2, "embed": 8, "model_dim": 16}
+SMALL |= {"heads": 2, "gradient_steps": 2}
+
+
+def model(**options) -> Sallo:
+    torch.manual_seed(0)
+    net = Sallo(SalloConfig(**(SMALL | options))).eval()
+    for parameter in net.parameters():  # leave the identity start: the outputs mix everything
+        parameter.data += 0.05 * torch.randn_like(parameter)
+    return net
+
+
+def problems(generator, batch=6, users=4, antennas=5):
+    return training.draw_problems(generator, batch, users, antennas, (0.0, 20.0))
+
+
+def test_without_steps_the_untrained_model_is_rzf(torch_rng):
+    """Every residual branch starts at zero, so an untrained layer proposes its input."""
+    torch.manual_seed(0)
+    net = Sallo(SalloConfig(**(SMALL | {"gradient_steps": 0}))).eval()
+    H, power, noise = problems(torch_rng)
+    torch.testing.assert_close(net(H, power, noise), rzf_beamformer(H, power, noise))
+
+
+def test_the_untrained_gradient_steps_raise_the_sum_rate_of_rzf(torch_rng):
+    torch.manual_seed(0)
+    net = Sallo(SalloConfig(**SMALL)).eval()
+    H, power, noise = problems(torch_rng, batch=200)
+    start = rates(H, rzf_beamformer(H, power, noise), noise).sum(-1).mean()
+    assert rates(H, net(H, power, noise), noise).sum(-1).mean() > start
+
+
+@pytest.mark.parametrize("streams", ["both", "users", "antennas"])
+def test_permuting_users_permutes_the_beamformer(streams, torch_rng):
+    net = model(streams=streams)
+    H, power, noise = problems(torch_rng)
+    order = torch.tensor([2, 0, 3, 1])
+    torch.testing.assert_close(net(H[:, order], power, noise), net(H, power, noise)[:, :, order])
+
+
+@pytest.mark.parametrize("name", list(UTILITIES))
+def test_every_utility_is_feasible_and_rate_utilities_use_the_whole_budget(name, torch_rng):
+    net = model(utility=name)
+    H, power, noise = problems(torch_rng)
+    used = transmit_power(net(H, power, noise))
+    if UTILITIES[name].full_power:
+        torch.testing.assert_close(used, power)
+    else:
+        assert bool(torch.all(used <= power * (1 + 1e-5)))
+
+
+def test_padded_entries_get_no_power_and_the_dense_problem_its_beamformer(torch_rng):
+    """Users anywhere and antennas last: exactly the dense solution. Antennas anywhere: zero
+    power on the padding, and the active users' rates are those of the active block."""
+    net = model()
+    H, power, noise = problems(torch_rng, users=3, antennas=4)
+    dense = net(H, power, noise)
+    users = torch.tensor([False, True, False, True, True])
+    antennas = torch.tensor([True, True, True, True, False, False])
+    padded = torch.zeros(6, 5, 6, dtype=H.dtype)
+    padded[:, users] = torch.nn.functional.pad(H, (0, 2))
+    user_mask, antenna_mask = users.expand(6, 5), antennas.expand(6, 6)
+    W = net(padded, power, noise, user_mask, antenna_mask)
+    torch.testing.assert_close(W[:, :4][:, :, users], dense)
+    assert not W[:, :, ~users].any() and not W[:, 4:].any()
+
+    scattered = torch.tensor([False, True, True, False, True, True])
+    padded = torch.zeros(6, 5, 6, dtype=H.dtype)
+    padded[:, users.nonzero()[:, 0, None], scattered.nonzero()[:, 0]] = H
+    W = net(padded, power, noise, user_mask, scattered.expand(6, 6))
+    assert not W[:, ~scattered].any() and not W[:, :, ~users].any()
+    block = W[:, scattered][:, :, users]
+    torch.testing.assert_close(rates(padded, W, noise)[:, users], rates(H, block, noise))
+
+
+def test_the_window_trains_its_layers_only_and_runs_none_after_it(torch_rng):
+    net = model(layers=3).train()
+    H, power, noise = problems(torch_rng)
+    W = net(H, power, noise, window=(1, 2))
+    rates(H, W, noise).sum().backward()
+    grads = [any(p.grad is not None for p in block.parameters()) for block in net.blocks]
+    assert grads == [False, True, False]
+
+
+def test_first_and_second_order_training_give_different_gradients(torch_rng):
+    H, power, noise = problems(torch_rng)
+    grads = []
+    for second_order in (True, False):
+        net = model(second_order=second_order).train()
+        rates(H, net(H, power, noise), noise).sum().backward()
+        grads.append(net.blocks[0].users.qkv.weight.grad)
+    assert not torch.allclose(grads[0], grads[1])
+
+
+def test_bad_config_and_sizes_are_clear_errors(torch_rng):
+    for bad, field in [
+        ({"streams": "both-ways"}, "streams"),
+        ({"gradient_steps": -1}, "gradient_steps"),
+        ({"step_size": 0.0}, "step_size"),
+        ({"model_dim": 10, "heads": 4}, "model_dim"),
+        ({"utility": "throughput"}, "utility"),
+    ]:
+        with pytest.raises(ValueError, match=field):
+            SalloConfig(**bad)
+    H, power, noise = problems(torch_rng, users=6)
+    with pytest.raises(ValueError, match="K <= 5"):
+        model()(H, power, noise)
+
+
+def test_schedule_slides_the_window_and_grows_the_sizes_within_each_phase():
+    pairs = curriculum.size_pairs((2, 4, 6), (2, 4, 6), max_load=1.0)
+    assert (6, 4) not in pairs and (4, 6) in pairs
+    schedule = curriculum.Schedule(
+        steps=12, layers=4, window=2, pairs=pairs, stages=(2, 4, 6), replay=0.5
+    )
+    assert schedule.phases == 3
+    assert [schedule.window_at(s) for s in (0, 3, 4, 11)] == [(0, 2), (0, 2), (1, 3), (2, 4)]
+    assert [schedule.stage_at(s) for s in range(4)] == [0, 0, 1, 2]
+    assert schedule.stage_pairs(0) == ((2, 2),)
+    assert set(schedule.stage_pairs(2)) == {(2, 6), (4, 6), (6, 6)}
+    generator = torch.Generator().manual_seed(0)
+    users, antennas = schedule.draw_sizes(generator, 4000, step=3)
+    new = antennas == 6
+    assert bool(torch.all(new | (antennas <= 4)))
+    assert 0.45 < float((~new).float().mean()) < 0.55  # the replayed share
+    for bad in [{"window": 5}, {"replay": 1.0}, {"stages": (4, 2, 6)}, {"stages": (2, 4)}]:
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            curriculum.Schedule(**({"steps": 12, "layers": 4, "window": 2, "pairs": pairs} | bad))
+
+
+def test_padded_draws_put_each_array_at_random_positions_in_order():
+    generator = torch.Generator().manual_seed(0)
+    users, antennas = torch.tensor([2, 5, 3]), torch.tensor([4, 1, 6])
+    H, power, noise, user_mask, antenna_mask = curriculum.draw_padded_problems(
+        generator, users, antennas, 5, 6, (10.0, 10.0), ("sparse",)
+    )
+    torch.testing.assert_close(user_mask.sum(-1), users)
+    torch.testing.assert_close(antenna_mask.sum(-1), antennas)
+    active = user_mask[:, :, None] & antenna_mask[:, None, :]
+    assert not H[~active].any() and bool(H[active].abs().gt(0).all())
+    torch.testing.assert_close(power, torch.full((3,), 10.0))
+    values = torch.arange(1.0, 7.0).expand(2, 3, 6)
+    mask = torch.tensor([[False, True, True, False, True, False], [True] * 3 + [False] * 3])
+    moved = curriculum.scatter_leading(values, mask, 2)
+    torch.testing.assert_close(moved[0, 0], torch.tensor([0.0, 1, 2, 0, 3, 0]))
+    torch.testing.assert_close(moved[1, 2], torch.tensor([1.0, 2, 3, 0, 0, 0]))
+
+
+def config(steps: int, **changes) -> checkpoint.TrainingConfig:
+    settings = {
+        "model": "sallo-m",
+        "model_config": SMALL | {"max_users": 4, "max_antennas": 4},
+        "users": (2, 3, 4),
+        "antennas": (2, 3, 4),
+        "steps": steps,
+        "batch_size": 64,
+        "learning_rate": 3e-3,
+        "warmup": 5,
+        "window": 1,
+        "stages": (3, 4),
+        "replay": 0.25,
+        **changes,
+    }
+    return checkpoint.TrainingConfig(**settings)
+
+
+def test_checkpoint_round_trip_and_solver(tmp_path, torch_rng):
+    net = training.train(config(0), tmp_path / "sallo", progress=False)
+    loaded, card = checkpoint.load(tmp_path / "sallo")
+    H, power, noise = problems(torch_rng, users=3, antennas=4)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(H, power, noise), net.eval()(H, power, noise))
+    solver = agents.make("sallo-m", checkpoint=str(tmp_path / "sallo"))
+    W = solver.solve(H.to(torch.complex128), power=power.double())
+    torch.testing.assert_close(W.to(torch.complex64), loaded(H, power, noise), rtol=1e-4, atol=1e-5)
+    assert (solver.model.config.utility, 3, 4) in solver.trained_on()
+    with pytest.raises(agents.NotApplicable, match="N <= 4"):
+        solver.solve(torch.randn(2, 3, 5, dtype=torch.complex128), power=10.0)
+
+
+def test_resume_after_an_interruption_gives_the_same_weights(tmp_path, monkeypatch):
+    whole = training.train(config(6), tmp_path / "whole", progress=False)
+    interrupt_at_draw(monkeypatch, 4, "draw_padded_problems")
+    with pytest.raises(KeyboardInterrupt):
+        training.train(config(6), tmp_path / "split", progress=False)
+    monkeypatch.undo()
+    resumed = training.train(config(6), tmp_path / "split", resume=True, progress=False)
+    for a, b in zip(whole.parameters(), resumed.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def mean_relative(net: Sallo) -> float:
+    """The mean sum rate relative to RZF on fixed padded 2-4 x 2-4 problems."""
+    generator = torch.Generator().manual_seed(123)
+    sizes = torch.randint(2, 5, (2, 512), generator=generator)
+    H, power, noise, users, antennas = curriculum.draw_padded_problems(
+        generator, sizes[0], sizes[1], 4, 4, (0.0, 20.0)
+    )
+    with torch.no_grad():
+        W = net.eval()(H, power, noise, users, antennas)
+    return float(objective.relative_utility("sum_rate", H, W, power, noise, user_mask=users).mean())
+
+
+def test_a_short_run_improves_the_sum_rate(tmp_path):
+    before = mean_relative(training.train(config(0), tmp_path / "start", progress=False))
+    after = mean_relative(training.train(config(60, window=0), tmp_path / "end", progress=False))
+    assert after > before + 0.01, (before, after)
+
+
+def test_cli_trains_sallo_and_rejects_other_models_flags(tmp_path, capsys):
+    out = tmp_path / "cli"
+    training.main(
+        ["--model", "sallo-m", "--max-users", "3", "--max-antennas", "3", "--layers", "2"]
+        + ["--embed", "8", "--model-dim", "8", "--heads", "2", "--gradient-steps", "1"]
+        + ["--window", "1", "--stages", "2", "3", "--replay", "0.5", "--users", "2", "3"]
+        + ["--steps", "3", "--batch-size", "8", "--warmup", "1", "--out", str(out)]
+    )
+    _, card = checkpoint.load(out)
+    assert card["training"]["antennas"] == [2, 3] and card["training"]["stages"] == [2, 3]
+    for flag in (["--num-antennas", "8"], ["--rzf-features"], ["--hidden", "8"]):
+        with pytest.raises(SystemExit):
+            training.main(["--model", "sallo-m", *flag, "--out", str(out)])
+        assert "does not apply to --model sallo-m" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        training.main(["--model", "bert4beam", "--window", "2", "--out", str(out)])
+    assert "--window does not apply to --model bert4beam" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        training.main(["--model", "sallo-m", "--users", "20", "--out", str(out)])
+    assert "K <= 16" in capsys.readouterr().err
+
+
+def test_torchrun_two_processes_on_gloo(tmp_path):
+    out = tmp_path / "ddp"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
+    command += ["--master-port", "29521", "-m", "agents.training", "--model", "sallo-m"]
+    command += ["--max-users", "3", "--max-antennas", "3", "--layers", "2", "--embed", "8"]
+    command += ["--model-dim", "8", "--heads", "2", "--gradient-steps", "1", "--window", "1"]
+    command += ["--users", "2", "3", "--steps", "4", "--batch-size", "16", "--warmup", "2"]
+    result = subprocess.run(
+        command + ["--out", str(out)], capture_output=True, text=True, timeout=240
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    _, card = checkpoint.load(out)
+    assert card["training"]["steps"] == 4
+
+
+def test_energy_efficiency_steps_ascend_its_utility(torch_rng):
+    """The gradient steps follow the model's own utility, here the energy efficiency."""
+    torch.manual_seed(0)
+    net = Sallo(SalloConfig(**(SMALL | {"utility": "energy_efficiency"}))).eval()
+    H, power, noise = problems(torch_rng, batch=200)
+    W0 = rzf_beamformer(H, power, noise)
+
+    def efficiency(W):
+        return utility("energy_efficiency", rates(H, W, noise), power_used=transmit_power(W)).mean()
+
+    assert efficiency(net(H, power, noise)) > efficiency(W0)
