@@ -10,7 +10,7 @@ import torch
 import agents
 from agents import checkpoint, curriculum, objective, training
 from agents.linear import rzf_beamformer
-from agents.sallo import Sallo, SalloConfig
+from agents.sallo import SERVED, Sallo, SalloConfig
 from beamgym.downlink import rates, transmit_power
 from beamgym.utilities import UTILITIES, utility
 from tests.agents.interruption import interrupt_at_draw
@@ -55,7 +55,7 @@ def test_permuting_users_permutes_the_beamformer(streams, torch_rng):
     torch.testing.assert_close(net(H[:, order], power, noise), net(H, power, noise)[:, :, order])
 
 
-@pytest.mark.parametrize("name", list(UTILITIES))
+@pytest.mark.parametrize("name", SERVED)
 def test_every_utility_is_feasible_and_rate_utilities_use_the_whole_budget(name, torch_rng):
     net = model(utility=name)
     H, power, noise = problems(torch_rng)
@@ -116,6 +116,7 @@ def test_bad_config_and_sizes_are_clear_errors(torch_rng):
         ({"step_size": 0.0}, "step_size"),
         ({"model_dim": 10, "heads": 4}, "model_dim"),
         ({"utility": "throughput"}, "utility"),
+        ({"utility": "weighted_sum_rate"}, "weights are not an input"),
     ]:
         with pytest.raises(ValueError, match=field):
             SalloConfig(**bad)

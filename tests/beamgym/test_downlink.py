@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from beamgym.downlink import channel_gains, project_power, rates, sinr, transmit_power
+from beamgym.downlink import (
+    channel_gains,
+    project_power,
+    rate_gradient,
+    rates,
+    sinr,
+    transmit_power,
+)
 from tests.problems import random_problem
 
 
@@ -106,3 +113,20 @@ def test_zero_padded_user_has_zero_rate_and_finite_gradient(rng):
     user_rates = rates(torch.from_numpy(H), W, 1.0)
     user_rates.sum().backward()
     assert user_rates[2] == 0 and torch.isfinite(W.grad).all()
+
+
+def test_closed_form_rate_gradient_is_half_of_autograds(rng):
+    """Two computations of d(sum_k u_k R_k)/dconj(W): the closed form, and torch autograd
+    (which returns twice the conjugate Wirtinger derivative for a real loss)."""
+    H, W = random_problem(rng, (6,), users=3, antennas=4)
+    weights, noise = rng.uniform(0.1, 2.0, (6, 3)), rng.uniform(0.5, 2.0, 6)
+    W_t = torch.tensor(W, requires_grad=True)
+    value = (torch.tensor(weights) * rates(torch.tensor(H), W_t, torch.tensor(noise))).sum()
+    (autograd,) = torch.autograd.grad(value, W_t)
+    closed = rate_gradient(H, W, noise, weights)
+    np.testing.assert_allclose(closed, autograd.numpy() / 2, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        rate_gradient(torch.tensor(H), torch.tensor(W), 1.0).numpy(),
+        rate_gradient(H, W, 1.0, np.ones((6, 3))),
+        rtol=1e-12,
+    )
