@@ -32,7 +32,7 @@ MODELS: dict[str, tuple[type, type[nn.Module]]] = {
 """Model name -> (config class, module class). A module class with ``multitask = True`` is
 called as ``model(H, power, noise, task_ids, weights=...)``; one with ``padded = True``
 (SALLO-M) as ``model(H, power, noise, user_mask, antenna_mask, window=...)`` on batches
-padded to its ``max_users x max_antennas``; any other as ``model(H, power, noise)`` with its
+padded to its ``size x size``; any other as ``model(H, power, noise)`` with its
 config's ``utility`` and ``num_antennas``."""
 
 TASK_SAMPLING = ("uniform", "random")
@@ -155,10 +155,10 @@ class TrainingConfig:
     def schedule(self, model: nn.Module) -> Schedule:
         """The sliding window and curriculum of a padded (SALLO-M) run, validated."""
         config = model.config
-        if max(self.users) > config.max_users or max(self.antennas) > config.max_antennas:
+        if max(self.users) > config.size or max(self.antennas) > config.size:
             raise ValueError(
-                f"users/antennas: the model serves K <= {config.max_users} and "
-                f"N <= {config.max_antennas}, got {self.users} and {self.antennas}"
+                f"users/antennas: the model serves K, N <= {config.size}, "
+                f"got {self.users} and {self.antennas}"
             )
         for name in self.channels:
             if name not in CHANNELS or name == "file":

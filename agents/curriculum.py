@@ -15,7 +15,7 @@ from the stage's own new pairs. Decisions (the paper's text was not available): 
 curriculum restarts in every phase, and the last stage's own pairs are its new ones only,
 so replay keeps the small sizes in every batch until the end.
 
-Every sample has its own ``(K, N)`` in a batch padded to ``K_max x N_max``: its users and
+Every sample has its own ``(K, N)`` in a batch padded to ``M x M`` (the model's ``size``): its users and
 antennas sit at random positions (the paper's random masking), the channel of its array is
 scattered there in order, and the masks say which entries are active.
 """
@@ -142,32 +142,29 @@ def draw_padded_problems(
     generator: torch.Generator,
     users: torch.Tensor,
     antennas: torch.Tensor,
-    max_users: int,
-    max_antennas: int,
+    size: int,
     snr_db: tuple[float, float],
     channels: tuple[str, ...] = ("rayleigh",),
 ) -> tuple[torch.Tensor, ...]:
-    """A padded batch: ``H [B, K_max, N_max]`` (complex64), ``P [B]``, ``sigma2 [B]`` (ones),
-    ``user_mask [B, K_max]``, ``antenna_mask [B, N_max]`` (bool).
+    """A padded batch: ``H [B, M, M]`` (complex64, ``M = size``), ``P [B]``, ``sigma2 [B]``
+    (ones), ``user_mask [B, M]``, ``antenna_mask [B, M]`` (bool).
 
     Sample ``b`` is a ``users[b] x antennas[b]`` channel of a model drawn uniformly from
     ``channels`` (names of :data:`beamgym.channels.CHANNELS`, default parameters), its SNR
     uniform in dB over ``snr_db``; its users and antennas sit at random positions. Every
     model here is prefix-consistent (``beamgym.channels``), so a sample is the leading block
-    of a ``K_max x N_max`` draw.
+    of an ``M x M`` draw.
     """
     batch, device = len(users), generator.device
     kind = torch.randint(len(channels), (batch,), generator=generator, device=device)
-    H = torch.zeros(batch, max_users, max_antennas, dtype=torch.complex64, device=device)
+    H = torch.zeros(batch, size, size, dtype=torch.complex64, device=device)
     for index, name in enumerate(channels):
-        draw = make_channel(name, max_users, max_antennas).sample(generator, (batch,))
+        draw = make_channel(name, size, size).sample(generator, (batch,))
         H = torch.where((kind == index)[:, None, None], draw, H)
-    user_mask = random_positions(generator, users, max_users)
-    antenna_mask = random_positions(generator, antennas, max_antennas)
-    leading = torch.arange(max_users, device=device) < users[:, None]
-    H = H * leading[:, :, None]
-    leading = torch.arange(max_antennas, device=device) < antennas[:, None]
-    H = H * leading[:, None, :]
+    user_mask = random_positions(generator, users, size)
+    antenna_mask = random_positions(generator, antennas, size)
+    leading = torch.arange(size, device=device)
+    H = H * (leading < users[:, None])[:, :, None] * (leading < antennas[:, None])[:, None, :]
     H = scatter_leading(scatter_leading(H, user_mask, 1), antenna_mask, 2)
     low, high = snr_db
     snr = low + (high - low) * torch.rand(batch, generator=generator, device=device)

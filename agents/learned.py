@@ -14,7 +14,7 @@ channel, zero beamformer rows), as a padded observation would be; a problem that
 fits is not applicable. Padded batches are grouped by mask pattern like every
 solver's, so a padded sample gets exactly the beamformer of its active sub-problem.
 
-SALLO-M serves its utility at any K <= K_max and N <= N_max of its padded size (larger
+SALLO-M serves its utility at any K and N up to its padded size ``M`` (larger
 problems are not applicable) and reads padded batches itself: the masks go to the model,
 whose padded entries take no power. It runs under ``torch.no_grad`` rather than
 ``inference_mode``: its gradient steps need autograd at inference too.
@@ -197,11 +197,10 @@ class SalloSolver(LearnedSolver):
         self, problem: Problem, users: torch.Tensor | None, antennas: torch.Tensor | None
     ) -> torch.Tensor:
         config = self.model.config
-        if problem.num_users > config.max_users or problem.num_antennas > config.max_antennas:
+        if max(problem.num_users, problem.num_antennas) > config.size:
             raise NotApplicable(
-                f"{self.name} serves K <= {config.max_users} users and N <= "
-                f"{config.max_antennas} antennas, got K={problem.num_users}, "
-                f"N={problem.num_antennas}"
+                f"{self.name} serves K, N <= {config.size}, got K={problem.num_users} users "
+                f"and N={problem.num_antennas} antennas"
             )
         model = self._on(self.model, problem.H.device)
         with torch.no_grad():

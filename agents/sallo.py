@@ -1,5 +1,5 @@
 """SALLO-M (Zhang, Liu, Wang, arXiv 2510.13077 v3): a semi-amortized, lifted learning-to-optimize
-masked transformer for beamforming at any K <= K_max and N <= N_max.
+masked transformer for beamforming at any K and N up to its padded size M = K_max = N_max.
 
 The model is an unrolled optimiser over the pair ``(C, W)``: a *lifted* auxiliary variable
 ``C [B, K, N]``, initialised to the channel, and the beamformer ``W [B, N, K]``, initialised to
@@ -7,8 +7,8 @@ RZF (``research/sallo_m.md`` §2-4)::
 
     C(0) = H,   W(0) = RZF(H) = Pi_P(H^H (H H^H + K sigma2 / P I)^{-1})
     for l = 1..L:                                           L untied layers
-        X_u = [Re C; Im C; Re W^T; Im W^T]                  user stream    [B, 4K, N_max]
-        X_a = [Re C^T; Im C^T; Re W; Im W]                  antenna stream [B, 4N, K_max]
+        X_u = [Re C; Im C; Re W^T; Im W^T]                  user stream    [B, 4M, M]
+        X_a = [Re C^T; Im C^T; Re W; Im W]                  antenna stream [B, 4M, M]
         (C_u, W_u), (C_a, W_a) = Block_u(X_u), Block_a(X_a)
         C(l), W~ = (C_u + C_a^T) / 2, Pi_P((W_u + W_a^T) / 2)           transformer proposal
         W(l) = T steps of  W <- Pi_P(W + eta_lt sqrt(P) G / ||G||_F),  G = dU(H, W)/dW*
@@ -26,15 +26,18 @@ what makes it *semi-amortized*: the network learns proposals that the steps impr
 Decisions where the paper's text was not available (``research/sallo_m.md`` §7; every one
 is a field of :class:`SalloConfig`):
 
-* **Sizes.** ``K_max = N_max = 16``; 6 layers, 3 gradient steps each, embedding 32,
-  attention width 64 (the author's 10 layers of width 768 do not train on a 2-core CPU).
+* **Sizes.** ``K_max = N_max = M = 16`` (``size``): with a square padding both streams have
+  ``4M`` tokens of width ``M`` and run as one batched computation (one weight set per stream,
+  :class:`PairedLinear`), half the operations of two separate passes. 6 layers, 3 gradient
+  steps each, embedding 32, attention width 64 (the author's 10 layers of width 768 do not
+  train on a 2-core CPU).
 * **Token identity.** Re/Im and C/W tokens are separate (the paper's layout), so a learned
   type embedding (4 vectors) is added after the embedding: attention alone cannot tell
   ``Re c_k`` from ``Im w_k``. The SNR ``10 log10(P / sigma2) / 10`` enters as a learned
   vector scaled by it; C enters at the channel's scale, W as ``W sqrt(K N / P)`` (entries of
   order one whatever the budget).
 * **Permutation equivariance over users.** The antenna stream's tokens list the users by
-  position (width ``K_max``), so the paper's model is not equivariant. This one is, by
+  position, so the paper's model is not equivariant. This one is, by
   canonicalisation: the active users are sorted by channel gain ``||h_k||`` (strongest
   first, padded users last), solved, and the columns of ``W`` put back, so permuting the
   users of ``H`` permutes the columns of ``W`` exactly (ties have probability zero). The
@@ -87,7 +90,7 @@ class SalloConfig:
     """Architecture of a :class:`Sallo` model (module docstring).
 
     Attributes:
-        max_users, max_antennas: K_max and N_max, the padded size.
+        size: ``M = K_max = N_max``, the padded size: the model serves ``K, N <= M``.
         utility: the utility its gradient steps ascend and its training maximises.
         layers: L, untied SALLO layers; embed: e; model_dim: attention width d_model;
         heads: attention heads; gradient_steps: T per layer; step_size: initial eta.
@@ -96,8 +99,7 @@ class SalloConfig:
         second_order: back-propagate through the gradient of the gradient steps.
     """
 
-    max_users: int = 16
-    max_antennas: int = 16
+    size: int = 16
     utility: str = "sum_rate"
     layers: int = 6
     embed: int = 32
@@ -115,7 +117,7 @@ class SalloConfig:
                 f"utility must be one of {list(SERVED)} (per-user weights are not an input "
                 f"of this model), got {self.utility!r}"
             )
-        for name in ("max_users", "max_antennas", "layers", "embed", "model_dim", "heads"):
+        for name in ("size", "layers", "embed", "model_dim", "heads"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -134,64 +136,87 @@ class SalloConfig:
         return asdict(self)
 
 
-def _mlp(width: int, final_norm: bool) -> nn.Sequential:
-    """``t -> 4t -> 4t -> t`` with GELU, optionally ending in ``LayerNorm(t)``."""
-    layers = [nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, 4 * width), nn.GELU()]
-    layers.append(nn.Linear(4 * width, width))
-    if final_norm:
-        layers.append(nn.LayerNorm(width))
-    return nn.Sequential(*layers)
+class PairedLinear(nn.Module):
+    """One affine map per stream, all applied in one batched product:
+    ``x [S, B, L, fan_in] -> [S, B, L, fan_out]`` (``nn.Linear``'s initialisation, or zeros)."""
 
-
-class StreamBlock(nn.Module):
-    """One stream of a SALLO layer on tokens ``x [B, 4S, t]``: four groups of S tokens
-    ``[Re C, Im C, Re W, Im W]``, each token a row of width ``t`` (module docstring)."""
-
-    def __init__(self, width: int, config: SalloConfig) -> None:
+    def __init__(self, streams: int, fan_in: int, fan_out: int, zero: bool = False) -> None:
         super().__init__()
+        bound = 0.0 if zero else fan_in**-0.5
+        self.weight = nn.Parameter(torch.empty(streams, fan_in, fan_out).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(streams, 1, fan_out).uniform_(-bound, bound))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        streams, batch, length, _ = x.shape
+        out = torch.baddbmm(self.bias, x.reshape(streams, batch * length, -1), self.weight)
+        return out.view(streams, batch, length, -1)
+
+
+class PairedNorm(nn.Module):
+    """``LayerNorm`` with one affine pair per stream on ``x [S, B, L, d]`` (``zero``: the
+    scale starts at zero, so the branch it ends starts silent)."""
+
+    def __init__(self, streams: int, width: int, zero: bool = False) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.full((streams, 1, 1, width), 0.0 if zero else 1.0))
+        self.bias = nn.Parameter(torch.zeros(streams, 1, 1, width))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.layer_norm(x, x.shape[-1:]) * self.weight + self.bias
+
+
+def _mlp(streams: int, width: int, final_norm: bool) -> nn.Sequential:
+    """``t -> 4t -> 4t -> t`` with GELU, ending in ``LayerNorm(t)`` or not; the last map
+    starts at zero."""
+    return nn.Sequential(
+        PairedLinear(streams, width, 4 * width),
+        nn.GELU(),
+        PairedLinear(streams, 4 * width, 4 * width),
+        nn.GELU(),
+        PairedLinear(streams, 4 * width, width, zero=not final_norm),
+        *([PairedNorm(streams, width, zero=True)] if final_norm else []),
+    )
+
+
+class Streams(nn.Module):
+    """The token streams of one SALLO layer, computed together on ``x [S, B, 4M, M]``: per
+    stream four groups of M tokens ``[Re C, Im C, Re W, Im W]`` of width M (module docstring).
+    Every residual branch starts at zero: an untrained layer proposes its input."""
+
+    def __init__(self, streams: int, config: SalloConfig) -> None:
+        super().__init__()
+        width, embed, dim = config.size, config.embed, config.model_dim
         self.heads = config.heads
-        self.embed = nn.Sequential(nn.Linear(width, config.embed), nn.LayerNorm(config.embed))
-        self.types = nn.Parameter(torch.zeros(4, config.embed))
-        self.snr = nn.Parameter(torch.zeros(config.embed))
-        self.qkv = nn.Linear(config.embed, 3 * config.model_dim)
+        self.embed = nn.Sequential(PairedLinear(streams, width, embed), PairedNorm(streams, embed))
+        self.types = nn.Parameter(torch.zeros(streams, 1, 4, 1, embed))
+        self.snr = nn.Parameter(torch.zeros(streams, 1, 1, embed))
+        self.qkv = PairedLinear(streams, embed, 3 * dim)
         self.collector = nn.Sequential(
-            nn.Linear(config.model_dim, 4 * width),
+            PairedLinear(streams, dim, 4 * width),
             nn.GELU(),
-            nn.Linear(4 * width, 2 * width),
+            PairedLinear(streams, 4 * width, 2 * width),
             nn.GELU(),
-            nn.Linear(2 * width, width),
+            PairedLinear(streams, 2 * width, width, zero=True),
         )
-        self.norm_c, self.norm_w = nn.LayerNorm(width), nn.LayerNorm(width)
-        self.mlp_c, self.mlp_w = _mlp(width, final_norm=True), _mlp(width, final_norm=False)
-        for last in (self.collector[-1], self.mlp_c[-1], self.mlp_w[-1]):
-            nn.init.zeros_(last.weight)  # every residual branch starts at zero: an untrained
-            nn.init.zeros_(last.bias)  # layer proposes its input (RZF, then the ascent)
+        self.norm_c, self.norm_w = PairedNorm(streams, width), PairedNorm(streams, width)
+        self.mlp_c, self.mlp_w = _mlp(streams, width, True), _mlp(streams, width, False)
 
     def forward(self, x: torch.Tensor, snr: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
-        """``x [B, 4S, t]``, ``snr [B]``, ``keys`` bool ``[B, S]`` (active tokens) -> ``[B, 4S, t]``."""
-        batch, length, _ = x.shape
-        group = length // 4
-        types = self.types.repeat_interleave(group, dim=0)
-        z = self.embed(x) + types + snr[:, None, None] * self.snr
-        q, k, v = self.qkv(z).view(batch, length, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
-        mask = keys.repeat(1, 4)[:, None, None, :]  # every query sees the active tokens
+        """``x [S, B, 4M, M]``, ``snr [B]``, ``keys`` bool ``[S, B, M]`` (active tokens)
+        -> ``[S, B, 4M, M]``."""
+        streams, batch, length, _ = x.shape
+        z = self.embed(x).view(streams, batch, 4, length // 4, -1) + self.types
+        z = z.view(streams, batch, length, -1) + snr[:, None, None] * self.snr
+        qkv = self.qkv(z).view(streams * batch, length, 3, self.heads, -1)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)
+        mask = keys.repeat(1, 1, 4).view(streams * batch, 1, 1, length)  # keys: active tokens
         attended = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        y = x + self.collector(attended.transpose(1, 2).reshape(batch, length, -1))
-        c, w = y[:, : 2 * group], y[:, 2 * group :]
+        attended = attended.transpose(1, 2).reshape(streams, batch, length, -1)
+        y = x + self.collector(attended)
+        c, w = y.chunk(2, dim=2)
         c = c + self.mlp_c(self.norm_c(c))
         w = w + self.mlp_w(self.norm_w(w))
-        return torch.cat([c, w], dim=1)
-
-
-def _tokens(C: torch.Tensor, Wr: torch.Tensor) -> torch.Tensor:
-    """``[Re C; Im C; Re Wr; Im Wr]`` stacked along the token axis: ``[B, 4S, t]``."""
-    return torch.cat([C.real, C.imag, Wr.real, Wr.imag], dim=1)
-
-
-def _untokens(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The inverse of :func:`_tokens`: complex ``C``, ``Wr`` ``[B, S, t]``."""
-    c_re, c_im, w_re, w_im = x.chunk(4, dim=1)
-    return torch.complex(c_re, c_im), torch.complex(w_re, w_im)
+        return torch.cat([c, w], dim=2)
 
 
 class SalloLayer(nn.Module):
@@ -199,10 +224,9 @@ class SalloLayer(nn.Module):
 
     def __init__(self, config: SalloConfig) -> None:
         super().__init__()
-        self.config = config
-        use = config.streams
-        self.users = StreamBlock(config.max_antennas, config) if use != "antennas" else None
-        self.antennas = StreamBlock(config.max_users, config) if use != "users" else None
+        self.kinds = ("users", "antennas") if config.streams == "both" else (config.streams,)
+        self.streams = Streams(len(self.kinds), config)
+        self.size = config.size
 
     def forward(
         self,
@@ -212,17 +236,25 @@ class SalloLayer(nn.Module):
         users: torch.Tensor,
         antennas: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``C [B, K, N]``, ``W [B, N, K]`` (token scale), ``snr [B]``, bool masks ``users [B, K]``,
-        ``antennas [B, N]`` -> the proposal ``(C', W')`` at token scale (not yet masked)."""
-        proposals = []
-        if self.users is not None:
-            c, w = _untokens(self.users(_tokens(C, W.mT), snr, users))
-            proposals.append((c, w.mT))
-        if self.antennas is not None:
-            c, w = _untokens(self.antennas(_tokens(C.mT, W), snr, antennas))
-            proposals.append((c.mT, w))
-        C_new = sum(c for c, _ in proposals) / len(proposals)
-        W_new = sum(w for _, w in proposals) / len(proposals)
+        """``C [B, S, S]``, ``W [B, S, S]`` (token scale, ``S <= M``), ``snr [B]``, bool masks
+        ``users [B, S]``, ``antennas [B, S]`` -> the proposal ``(C', W')`` at token scale (not
+        yet masked). Tokens are zero-padded to the width M of the weights."""
+        # user stream: rows of C and of W^T (users); antenna stream: their transposes
+        pairs = {"users": (C, W.mT, users), "antennas": (C.mT, W, antennas)}
+        chosen = [pairs[kind] for kind in self.kinds]
+        x = torch.stack([torch.cat([c.real, c.imag, w.real, w.imag], 1) for c, w, _ in chosen])
+        keys = torch.stack([mask for _, _, mask in chosen])
+        width = x.shape[-1]
+        out = self.streams(F.pad(x, (0, self.size - width)), snr, keys)[..., :width]
+        c_re, c_im, w_re, w_im = out.chunk(4, dim=2)
+        C_out, W_out = torch.complex(c_re, c_im), torch.complex(w_re, w_im)  # [S, B, M, M]
+        if self.kinds == ("users", "antennas"):  # back to the user layout, then average
+            C_new = (C_out[0] + C_out[1].mT) / 2
+            W_new = (W_out[0].mT + W_out[1]) / 2
+        elif self.kinds == ("users",):
+            C_new, W_new = C_out[0], W_out[0].mT
+        else:
+            C_new, W_new = C_out[0].mT, W_out[0]
         return C_new, W_new
 
 
@@ -238,7 +270,7 @@ class Sallo(nn.Module):
     """The SALLO-M model (module docstring); ``forward`` returns feasible ``W [B, N, K]``."""
 
     padded = True
-    """Trained on batches padded to ``max_users x max_antennas`` (:mod:`agents.curriculum`)."""
+    """Trained on batches padded to ``size x size`` (:mod:`agents.curriculum`)."""
 
     def __init__(self, config: SalloConfig) -> None:
         super().__init__()
@@ -258,7 +290,7 @@ class Sallo(nn.Module):
         *,
         window: tuple[int, int] | None = None,
     ) -> torch.Tensor:
-        """Beamformers ``[B, N, K]`` for channels ``H [B, K, N]`` with ``K <= K_max``, ``N <= N_max``.
+        """Beamformers ``[B, N, K]`` for channels ``H [B, K, N]`` with ``K, N <= size``.
 
         Args:
             H: complex64 channels; power, noise_power: ``[B]``; user_mask ``[B, K]``,
@@ -268,10 +300,10 @@ class Sallo(nn.Module):
         """
         batch, num_users, num_antennas = H.shape
         config = self.config
-        if num_users > config.max_users or num_antennas > config.max_antennas:
+        if num_users > config.size or num_antennas > config.size:
             raise ValueError(
-                f"this model serves K <= {config.max_users} users and N <= "
-                f"{config.max_antennas} antennas, got H with K={num_users}, N={num_antennas}"
+                f"this model serves K <= {config.size} users and N <= {config.size} antennas, "
+                f"got H with K={num_users}, N={num_antennas}"
             )
         if user_mask is None:
             user_mask = torch.ones(batch, num_users, dtype=torch.bool, device=H.device)
@@ -280,13 +312,18 @@ class Sallo(nn.Module):
         order = sort_users(H, user_mask)
         users = torch.gather(user_mask, 1, order)
         H = torch.gather(H, 1, order[:, :, None].expand_as(H))
-        H = F.pad(H, (0, config.max_antennas - num_antennas, 0, config.max_users - num_users))
-        users = F.pad(users, (0, config.max_users - num_users))
-        antennas = F.pad(antenna_mask, (0, config.max_antennas - num_antennas))
-        active = users[:, :, None] & antennas[:, None, :]  # [B, K_max, N_max]
+        H = F.pad(H, (0, config.size - num_antennas, 0, config.size - num_users))
+        users = F.pad(users, (0, config.size - num_users))
+        antennas = F.pad(antenna_mask, (0, config.size - num_antennas))
+        # the smallest square block holding every active entry: the rest is padding in every
+        # sample, and leaving it out changes nothing (masked keys, per-token maps) but the cost
+        used = max(int(users.sum(-1).max()), int(torch.nonzero(antennas)[:, 1].max()) + 1)
+        H, users, antennas = H[:, :used, :used], users[:, :used], antennas[:, :used]
+        active = users[:, :, None] & antennas[:, None, :]  # [B, S, S]
         H = H * active
         W = self._optimise(H, power, noise_power, users, antennas, active, window)
-        W = W[:, :num_antennas, :num_users]
+        # back to [B, N, K]: crop or zero-pad (negative padding crops)
+        W = F.pad(W, (0, num_users - W.shape[-1], 0, num_antennas - W.shape[-2]))
         return torch.empty_like(W).scatter_(2, order[:, None, :].expand_as(W), W)
 
     def _optimise(
@@ -299,7 +336,7 @@ class Sallo(nn.Module):
         active: torch.Tensor,
         window: tuple[int, int] | None,
     ) -> torch.Tensor:
-        """The unrolled layers on the padded, masked problem (``[B, K_max, N_max]``)."""
+        """The unrolled layers on the padded, masked problem (``[B, S, S]``, ``S <= M``)."""
         first, end = window or (0, self.config.layers)
         count = (users.sum(-1) * antennas.sum(-1)).to(power.dtype)
         scale = (count / power).sqrt()[:, None, None]  # W at token scale: entries ~ 1

@@ -149,8 +149,7 @@ def _padded_loss(
         generator,
         users,
         antennas,
-        model.config.max_users,
-        model.config.max_antennas,
+        model.config.size,
         config.snr_db,
         config.channels,
     )
@@ -327,8 +326,7 @@ FLAGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "antennas": ("--antennas", ("ubert", "sallo-m")),
     "rzf_features": ("--rzf-features", ("ubert",)),
     "power_head": ("--no-power-head", ("ubert",)),
-    "max_users": ("--max-users", ("sallo-m",)),
-    "max_antennas": ("--max-antennas", ("sallo-m",)),
+    "size": ("--size", ("sallo-m",)),
     "embed": ("--embed", ("sallo-m",)),
     "model_dim": ("--model-dim", ("sallo-m",)),
     "gradient_steps": ("--gradient-steps", ("sallo-m",)),
@@ -390,7 +388,7 @@ def _parser() -> argparse.ArgumentParser:
         help="energy efficiency's power from the raw output's norm (paper-style adapter)",
     )
     sallo = parser.add_argument_group("sallo-m (padded; any K, N up to its maximum)")
-    for name in ("max-users", "max-antennas", "embed", "model-dim", "gradient-steps"):
+    for name in ("size", "embed", "model-dim", "gradient-steps"):
         sallo.add_argument(f"--{name}", type=int, help="default: the model's own")
     sallo.add_argument("--step-size", type=float, help="initial eta; default: the model's own")
     sallo.add_argument("--no-lifted", dest="lifted", action="store_false", default=None)
@@ -447,8 +445,8 @@ def _config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Traini
         utilities = tuple(args.utilities or DEFAULT_TASKS)
         antennas = tuple(args.antennas or DEFAULT_ANTENNAS)
     elif padded:
-        antennas = tuple(args.antennas or range(2, model_config["max_antennas"] + 1))
-    default_users = range(2, model_config["max_users"] + 1) if padded else (2, 4, 6, 8)
+        antennas = tuple(args.antennas or range(2, model_config["size"] + 1))
+    default_users = range(2, model_config["size"] + 1) if padded else (2, 4, 6, 8)
     sallo = {
         key: getattr(args, key)
         for key in ("window", "stages", "replay", "max_load", "channels")

@@ -15,7 +15,7 @@ from beamgym.downlink import rates, transmit_power
 from beamgym.utilities import UTILITIES, utility
 from tests.agents.interruption import interrupt_at_draw
 
-SMALL = {"max_users": 5, "max_antennas": 6, "layers": 2, "embed": 8, "model_dim": 16}
+SMALL = {"size": 6, "layers": 2, "embed": 8, "model_dim": 16}
 SMALL |= {"heads": 2, "gradient_steps": 2}
 
 
@@ -105,7 +105,7 @@ def test_first_and_second_order_training_give_different_gradients(torch_rng):
     for second_order in (True, False):
         net = model(second_order=second_order).train()
         rates(H, net(H, power, noise), noise).sum().backward()
-        grads.append(net.blocks[0].users.qkv.weight.grad)
+        grads.append(net.blocks[0].streams.qkv.weight.grad)
     assert not torch.allclose(grads[0], grads[1])
 
 
@@ -120,8 +120,8 @@ def test_bad_config_and_sizes_are_clear_errors(torch_rng):
     ]:
         with pytest.raises(ValueError, match=field):
             SalloConfig(**bad)
-    H, power, noise = problems(torch_rng, users=6)
-    with pytest.raises(ValueError, match="K <= 5"):
+    H, power, noise = problems(torch_rng, users=7)
+    with pytest.raises(ValueError, match="K <= 6"):
         model()(H, power, noise)
 
 
@@ -150,7 +150,7 @@ def test_padded_draws_put_each_array_at_random_positions_in_order():
     generator = torch.Generator().manual_seed(0)
     users, antennas = torch.tensor([2, 5, 3]), torch.tensor([4, 1, 6])
     H, power, noise, user_mask, antenna_mask = curriculum.draw_padded_problems(
-        generator, users, antennas, 5, 6, (10.0, 10.0), ("sparse",)
+        generator, users, antennas, 6, (10.0, 10.0), ("sparse",)
     )
     torch.testing.assert_close(user_mask.sum(-1), users)
     torch.testing.assert_close(antenna_mask.sum(-1), antennas)
@@ -167,7 +167,7 @@ def test_padded_draws_put_each_array_at_random_positions_in_order():
 def config(steps: int, **changes) -> checkpoint.TrainingConfig:
     settings = {
         "model": "sallo-m",
-        "model_config": SMALL | {"max_users": 4, "max_antennas": 4},
+        "model_config": SMALL | {"size": 4},
         "users": (2, 3, 4),
         "antennas": (2, 3, 4),
         "steps": steps,
@@ -212,7 +212,7 @@ def mean_relative(net: Sallo) -> float:
     generator = torch.Generator().manual_seed(123)
     sizes = torch.randint(2, 5, (2, 512), generator=generator)
     H, power, noise, users, antennas = curriculum.draw_padded_problems(
-        generator, sizes[0], sizes[1], 4, 4, (0.0, 20.0)
+        generator, sizes[0], sizes[1], 4, (0.0, 20.0)
     )
     with torch.no_grad():
         W = net.eval()(H, power, noise, users, antennas)
@@ -228,7 +228,7 @@ def test_a_short_run_improves_the_sum_rate(tmp_path):
 def test_cli_trains_sallo_and_rejects_other_models_flags(tmp_path, capsys):
     out = tmp_path / "cli"
     training.main(
-        ["--model", "sallo-m", "--max-users", "3", "--max-antennas", "3", "--layers", "2"]
+        ["--model", "sallo-m", "--size", "3", "--layers", "2"]
         + ["--embed", "8", "--model-dim", "8", "--heads", "2", "--gradient-steps", "1"]
         + ["--window", "1", "--stages", "2", "3", "--replay", "0.5", "--users", "2", "3"]
         + ["--steps", "3", "--batch-size", "8", "--warmup", "1", "--out", str(out)]
@@ -244,14 +244,14 @@ def test_cli_trains_sallo_and_rejects_other_models_flags(tmp_path, capsys):
     assert "--window does not apply to --model bert4beam" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         training.main(["--model", "sallo-m", "--users", "20", "--out", str(out)])
-    assert "K <= 16" in capsys.readouterr().err
+    assert "K, N <= 16" in capsys.readouterr().err
 
 
 def test_torchrun_two_processes_on_gloo(tmp_path):
     out = tmp_path / "ddp"
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
     command += ["--master-port", "29521", "-m", "agents.training", "--model", "sallo-m"]
-    command += ["--max-users", "3", "--max-antennas", "3", "--layers", "2", "--embed", "8"]
+    command += ["--size", "3", "--layers", "2", "--embed", "8"]
     command += ["--model-dim", "8", "--heads", "2", "--gradient-steps", "1", "--window", "1"]
     command += ["--users", "2", "3", "--steps", "4", "--batch-size", "16", "--warmup", "2"]
     result = subprocess.run(
