@@ -14,6 +14,8 @@ Built-in suites (:data:`SUITES`):
   configuration: sum rate on i.i.d. Rayleigh for (K, N) in {(4, 4), (4, 8), (8, 8), (8, 16),
   (12, 8)} at 0/10/20 dB, the sparse (clustered) channel, max-min, weighted sum rate,
   proportional fairness, energy efficiency, and a varying-K generalisation set.
+* ``overloading``: sum rate against the load ``K/N`` from 0.25 to 1.5 at N = 8 and 16, 10
+  and 20 dB, i.i.d. Rayleigh and clustered-sparse channels, 200 channels per configuration.
 
 Leaderboard episodes use seeds from :data:`TEST_SEED_BASE` upwards; training code should use
 other seeds, so that no learned agent has seen a test channel.
@@ -308,5 +310,22 @@ def _standard() -> Suite:
     return Suite("standard", tuple(configurations), "the published leaderboard")
 
 
-SUITES: dict[str, Suite] = {suite.name: suite for suite in (_smoke(), _standard())}
+def _overloading() -> Suite:
+    """Sum rate against the load K/N in {0.25, 0.5, ..., 1.5} at N = 8 and 16, 10 and 20 dB,
+    on i.i.d. Rayleigh and the clustered-sparse channel (SALLO-M's claim: it beats WMMSE below
+    a threshold load)."""
+    size = {"episodes": 20, "blocks": 10}
+    sizes = [(k, 8) for k in (2, 4, 6, 8, 10, 12)] + [(k, 16) for k in (4, 8, 12, 16, 20, 24)]
+    configurations = [
+        _config("sum_rate", k, n, snr, channel=channel, **size)
+        for channel in ("rayleigh", "sparse")
+        for k, n in sizes
+        for snr in (10, 20)
+    ]
+    return Suite("overloading", tuple(configurations), "sum rate against the load K/N")
+
+
+SUITES: dict[str, Suite] = {
+    suite.name: suite for suite in (_smoke(), _standard(), _overloading())
+}
 """The built-in suites by name."""
