@@ -5,11 +5,13 @@
     python -m agents.evaluation agents/checkpoints/bert4beam-min_rate-N8 \\
         --baseline runs/bert4beam-min_rate-N8-scratch
 
-For every utility, N, K and SNR of the grid: ``--channels`` fresh i.i.d. CN(0, 1) channels
-(sigma2 = 1) from seeds that no training run uses (:data:`EVALUATION_SEED`), the model's mean
+For every utility, channel model, N, K and SNR of the grid: ``--channels`` fresh channels
+(i.i.d. CN(0, 1) by default, ``--channel-models`` for others; sigma2 = 1) from seeds that no
+training run uses (:data:`EVALUATION_SEED`), the model's mean
 utility, the reference solver's on the same channels (:data:`agents.registry.REFERENCES`:
 single-run WMMSE, the exact max-min optimum, Dinkelbach EE) and their ratio of means. Sizes
-outside the training ranges are marked unseen. ``--baseline`` checkpoints (e.g. the same
+(utility, K, N) the model was not trained on are marked unseen; ``--max-load`` leaves out
+the pairs with ``K / N`` above it. ``--baseline`` checkpoints (e.g. the same
 task trained from scratch, to compare with a fine-tuned model) are scored on the same
 channels. The results go into ``PATH.json`` (``evaluation``) and the model card ``PATH.md``,
 with the command that produced them. Timings (batch-1 latency and batched time per channel,
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 import statistics
 import sys
@@ -31,6 +34,7 @@ import torch
 import agents
 from agents.registry import REFERENCES
 from agents.solver import Solver
+from beamgym.channels import make_channel
 from beamgym.downlink import rates, transmit_power
 from beamgym.utilities import utility
 
@@ -38,11 +42,16 @@ EVALUATION_SEED = 2_000_000
 """Base seed of the evaluation channels (training draws from seeds below 1,000,000)."""
 
 
-def evaluation_channels(antennas: int, users: int, snr_db: float, channels: int) -> torch.Tensor:
-    """The fixed evaluation channels ``[channels, K, N]`` (complex128) of one grid cell."""
+def evaluation_channels(
+    antennas: int, users: int, snr_db: float, channels: int, model: str = "rayleigh"
+) -> torch.Tensor:
+    """The fixed evaluation channels ``[channels, K, N]`` (complex128) of one grid cell, of
+    the channel ``model`` (a name of :data:`beamgym.channels.CHANNELS`, default parameters)."""
     seed = EVALUATION_SEED + 100_000 * antennas + 1000 * users + int(10 * snr_db)
     generator = torch.Generator().manual_seed(seed)
-    return torch.randn(channels, users, antennas, dtype=torch.complex128, generator=generator)
+    if model == "rayleigh":  # the original draw: the shipped cards' channels stay the same
+        return torch.randn(channels, users, antennas, dtype=torch.complex128, generator=generator)
+    return make_channel(model, users, antennas).sample(generator, (channels,)).to(torch.complex128)
 
 
 def _mean_utility(name: str, solver: Solver, H: torch.Tensor, power: float) -> float:
@@ -79,43 +88,52 @@ def evaluate(
     snr_db: list[float],
     channels: int,
     baselines: dict[str, Solver] | None = None,
+    channel_models: tuple[str, ...] = ("rayleigh",),
+    max_load: float = math.inf,
 ) -> dict:
-    """The evaluation rows (one per utility, N, K and SNR) and timings.
+    """The evaluation rows (one per utility, channel model, N, K and SNR) and timings.
 
     Each row holds the mean utility of the model, of the reference and of every baseline on
     the same channels, and their ratios to the reference. Timings are taken for the first
     utility at the largest K and N, 10 dB.
     """
     baselines = baselines or {}
-    trained_users, trained_antennas = trained_sizes(solver.card)
+    seen = solver.trained_on()
+    cells = [
+        (name, model, n, k, snr)
+        for name in utilities
+        for model in channel_models
+        for n in antennas
+        for k in users
+        if k <= max_load * n
+        for snr in snr_db
+    ]
     rows = []
-    for name in utilities:
-        reference = agents.make(REFERENCES[name])
-        for n in antennas:
-            for k in users:
-                for snr in snr_db:
-                    H = evaluation_channels(n, k, snr, channels)
-                    power = 10.0 ** (snr / 10.0)
-                    reference_value = _mean_utility(name, reference, H, power)
-                    model_value = _mean_utility(name, solver, H, power)
-                    row = {
-                        "utility": name,
-                        "antennas": n,
-                        "users": k,
-                        "snr_db": snr,
-                        "seen": k in trained_users and n in trained_antennas,
-                        "model": model_value,
-                        "reference": reference_value,
-                        "ratio": model_value / reference_value,
-                    }
-                    for label, baseline in baselines.items():
-                        value = _mean_utility(name, baseline, H, power)
-                        row[label] = {"value": value, "ratio": value / reference_value}
-                    rows.append(row)
+    for name, model, n, k, snr in cells:
+        H = evaluation_channels(n, k, snr, channels, model)
+        power = 10.0 ** (snr / 10.0)
+        reference_value = _mean_utility(name, agents.make(REFERENCES[name]), H, power)
+        model_value = _mean_utility(name, solver, H, power)
+        row = {
+            "utility": name,
+            "channel": model,
+            "antennas": n,
+            "users": k,
+            "snr_db": snr,
+            "seen": (name, k, n) in seen,
+            "model": model_value,
+            "reference": reference_value,
+            "ratio": model_value / reference_value,
+        }
+        for label, baseline in baselines.items():
+            value = _mean_utility(name, baseline, H, power)
+            row[label] = {"value": value, "ratio": value / reference_value}
+        rows.append(row)
     name = utilities[0]
-    H = evaluation_channels(max(antennas), max(users), 10.0, 1000)
+    n = max(antennas)
+    H = evaluation_channels(n, max(k for k in users if k <= max_load * n), 10.0, 1000)
     timings = {
-        "setting": f"{name}, K={max(users)}, N={max(antennas)}, 10 dB, batch 1 and 1000, "
+        "setting": f"{name}, K={H.shape[1]}, N={n}, 10 dB, batch 1 and 1000, "
         f"{torch.get_num_threads()} threads",
         "model": _timings(solver, H, 10.0, name),
         REFERENCES[name]: _timings(agents.make(REFERENCES[name]), H, 10.0, name),
@@ -136,17 +154,27 @@ def _training_lines(card: dict) -> list[str]:
     training = card["training"]
     users, antennas = trained_sizes(card)
     tasks = training.get("utilities") or [training["model_config"]["utility"]]
+    models = training.get("channels", ["rayleigh"])
+    channels = "i.i.d. CN(0, 1)" if models == ["rayleigh"] else " and ".join(models)
+    sizes = f"K in {list(users)}, N in {list(antennas)}"
+    if training["model"] == "sallo-m":
+        sizes += f" with K <= {training['max_load']:g} N"
     lines = [
         f"- model: `{training['model']}` {json.dumps(training['model_config'])}",
         f"- parameters: {card['parameters']:,}",
-        f"- trained on: {', '.join(tasks)}; K in {list(users)}, N in {list(antennas)}, SNR "
-        f"{training['snr_db'][0]:g}-{training['snr_db'][1]:g} dB, i.i.d. CN(0, 1) channels, "
+        f"- trained on: {', '.join(tasks)}; {sizes}, SNR "
+        f"{training['snr_db'][0]:g}-{training['snr_db'][1]:g} dB, {channels} channels, "
         f"sigma2 = 1",
         f"- training: {training['steps']:,} steps of batch {training['batch_size']}, "
         f"{card['wall_time_s'] / 60:.1f} min on {' then '.join(card.get('devices', ['cpu']))}",
     ]
     if training.get("utilities") and len(tasks) > 1:
         lines.append(f"- task sampling: {training.get('task_sampling', 'uniform')}")
+    if training.get("window") or training.get("stages"):
+        lines.append(
+            f"- schedule: sliding window of {training['window'] or 'all'} layers; curriculum "
+            f"stages max(K, N) <= {training['stages'] or 'none'}, replay {training['replay']:g}"
+        )
     if training.get("init_from"):
         lines.append(f"- fine-tuned from: `{training['init_from']}`")
     lines += [
@@ -156,36 +184,40 @@ def _training_lines(card: dict) -> list[str]:
     return lines
 
 
+def _table_of(row: dict) -> tuple[str, str, int]:
+    """The table an evaluation row goes in: utility, channel model (cards written before
+    channel models were recorded are Rayleigh), N."""
+    return row["utility"], row.get("channel", "rayleigh"), row["antennas"]
+
+
 def _ratio_tables(evaluation: dict) -> list[str]:
-    """One table per utility and N: rows K, columns SNR, cells the ratio to the reference in
+    """One table per utility, channel model and N: rows K, columns SNR, cells the ratio to the reference in
     percent (model, then each baseline, ``/``-separated); unseen sizes in italics."""
     labels = ["model", *evaluation["baselines"]]
     rows = evaluation["rows"]
     snrs = sorted({row["snr_db"] for row in rows})
     lines: list[str] = []
-    for name in dict.fromkeys(row["utility"] for row in rows):
-        for n in sorted({row["antennas"] for row in rows if row["utility"] == name}):
-            cells = {
-                (row["users"], row["snr_db"]): row
-                for row in rows
-                if row["utility"] == name and row["antennas"] == n
-            }
-            lines += [
-                "",
-                f"`{name}`, N = {n}, ratio to `{evaluation['references'][name]}` "
-                f"({' / '.join(labels)}):",
-                "",
-                "| K | " + " | ".join(f"{snr:g} dB" for snr in snrs) + " |",
-                "|---|" + "---|" * len(snrs),
-            ]
-            for k in sorted({k for k, _ in cells}):
-                entries = []
-                for snr in snrs:
-                    row = cells[(k, snr)]
-                    ratios = [row["ratio"]] + [row[label]["ratio"] for label in labels[1:]]
-                    text = " / ".join(f"{100 * r:.1f}%" for r in ratios)
-                    entries.append(text if row["seen"] else f"*{text}*")
-                lines.append(f"| {k} | " + " | ".join(entries) + " |")
+    for name, model, n in dict.fromkeys(map(_table_of, rows)):
+        cells = {
+            (row["users"], row["snr_db"]): row for row in rows if _table_of(row) == (name, model, n)
+        }
+        channel = "" if model == "rayleigh" else f", {model} channel"
+        lines += [
+            "",
+            f"`{name}`{channel}, N = {n}, ratio to `{evaluation['references'][name]}` "
+            f"({' / '.join(labels)}):",
+            "",
+            "| K | " + " | ".join(f"{snr:g} dB" for snr in snrs) + " |",
+            "|---|" + "---|" * len(snrs),
+        ]
+        for k in sorted({k for k, _ in cells}):
+            entries = []
+            for snr in snrs:
+                row = cells[(k, snr)]
+                ratios = [row["ratio"]] + [row[label]["ratio"] for label in labels[1:]]
+                text = " / ".join(f"{100 * r:.1f}%" for r in ratios)
+                entries.append(text if row["seen"] else f"*{text}*")
+            lines.append(f"| {k} | " + " | ".join(entries) + " |")
     return lines
 
 
@@ -207,11 +239,13 @@ def model_card(path: Path, card: dict) -> str:
             )
         lines += _ratio_tables(evaluation)
         lines += ["", "Mean utilities (model, reference):", ""]
-        lines += ["| utility | N | K | SNR (dB) | model | reference |", "|---|---|---|---|---|---|"]
+        lines += ["| utility | channel | N | K | SNR (dB) | model | reference |"]
+        lines += ["|---|---|---|---|---|---|---|"]
         for row in evaluation["rows"]:
             lines.append(
-                f"| {row['utility']} | {row['antennas']} | {row['users']} | {row['snr_db']:g} | "
-                f"{row['model']:.4f} | {row['reference']:.4f} |"
+                f"| {row['utility']} | {row.get('channel', 'rayleigh')} | {row['antennas']} | "
+                f"{row['users']} | {row['snr_db']:g} | {row['model']:.4f} | "
+                f"{row['reference']:.4f} |"
             )
         timings = evaluation["timings"]
         lines += ["", f"Timings ({timings['setting']}):", ""]
@@ -237,6 +271,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--users", type=int, nargs="+", default=[2, 3, 4, 5, 6, 7, 8])
     parser.add_argument("--snr-db", type=float, nargs="+", default=[0.0, 10.0, 20.0])
     parser.add_argument("--channels", type=int, default=500)
+    parser.add_argument(
+        "--channel-models", nargs="+", default=["rayleigh"], help="default rayleigh (i.i.d.)"
+    )
+    parser.add_argument("--max-load", type=float, default=math.inf, help="largest K / N scored")
     parser.add_argument(
         "--baseline",
         nargs="+",
@@ -266,6 +304,8 @@ def main(argv: list[str] | None = None) -> None:
         args.snr_db,
         args.channels,
         baselines,
+        tuple(args.channel_models),
+        args.max_load,
     )
     evaluation["command"] = "python -m agents.evaluation " + shlex.join(argv)
     card["evaluation"] = evaluation

@@ -15,7 +15,7 @@ CARDS = [
     p for p in sorted(CHECKPOINTS.rglob("*.json")) if "evaluation" in json.loads(p.read_text())
 ]
 """Every card with an evaluation (the from-scratch and ablation baselines have none)."""
-AGENT = {"bert4beam": "bert4beam", "ubert": "ubert"}
+AGENT = {"bert4beam": "bert4beam", "ubert": "ubert", "sallo-m": "sallo-m"}
 
 
 @pytest.mark.parametrize("card_path", CARDS, ids=lambda p: p.stem)
@@ -28,7 +28,11 @@ def test_shipped_checkpoint_reproduces_the_first_row_of_its_card(card_path):
         AGENT[card["training"]["model"]], checkpoint=str(card_path.with_suffix(""))
     )
     H = evaluation_channels(
-        row["antennas"], row["users"], row["snr_db"], card["evaluation"]["channels"]
+        row["antennas"],
+        row["users"],
+        row["snr_db"],
+        card["evaluation"]["channels"],
+        row.get("channel", "rayleigh"),
     )
     power = 10.0 ** (row["snr_db"] / 10)
     W = solver.solve(H, power=power, utility=row["utility"])
@@ -50,3 +54,6 @@ def test_evaluation_channels_are_fixed_by_the_cell():
     a = evaluation_channels(8, 4, 10.0, 5)
     torch.testing.assert_close(a, evaluation_channels(8, 4, 10.0, 5))
     assert not torch.equal(a, evaluation_channels(8, 4, 20.0, 5))
+    sparse = evaluation_channels(8, 4, 10.0, 5, "sparse")
+    torch.testing.assert_close(sparse, evaluation_channels(8, 4, 10.0, 5, "sparse"))
+    assert sparse.dtype == torch.complex128 and not torch.equal(a, sparse)
