@@ -75,6 +75,7 @@ from torch.nn import functional as F
 
 from agents.bert4beam import snr_feature
 from agents.linear import regularized_directions
+from beamgym.checks import check_count, check_number
 from beamgym.downlink import project_power, rate_gradient, rates, transmit_power
 from beamgym.utilities import UTILITIES, utility
 
@@ -118,13 +119,9 @@ class SalloConfig:
                 f"of this model), got {self.utility!r}"
             )
         for name in ("size", "layers", "embed", "model_dim", "heads"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not isinstance(self.gradient_steps, int) or self.gradient_steps < 0:
-            raise ValueError(f"gradient_steps must be an integer >= 0, got {self.gradient_steps!r}")
-        if not self.step_size > 0:
-            raise ValueError(f"step_size must be > 0, got {self.step_size!r}")
+            check_count(name, getattr(self, name))
+        check_count("gradient_steps", self.gradient_steps, minimum=0)
+        check_number("step_size", self.step_size, 1e-6, 10.0)
         if self.model_dim % self.heads:
             raise ValueError(
                 f"model_dim ({self.model_dim}) must be a multiple of heads ({self.heads})"
