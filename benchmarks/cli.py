@@ -121,10 +121,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _list() -> None:
     print("suites:")
+    width = max(map(len, SUITES))
     for name, suite in SUITES.items():
         channels = sum(c.num_channels for c in suite.configurations)
         print(
-            f"  {name:<10} {len(suite.configurations)} configurations, {channels} channels: {suite.description}"
+            f"  {name:<{width}} {len(suite.configurations)} configurations, {channels} channels: {suite.description}"
         )
     print(f"registered agents: {' '.join(agents.available())}")
     print(f"default agents: {' '.join(default_agents())}")
