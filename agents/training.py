@@ -133,6 +133,54 @@ def _update(
     optimizer.step()
 
 
+def _task_loss(
+    trained: nn.Module,
+    config: TrainingConfig,
+    generator: torch.Generator,
+    distributed: bool,
+    batch: int,
+    tasks: tuple[str, ...],
+    antenna_counts: tuple[int, ...],
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """BERT4beam's and UBERT's loss at one step, and each task's mean relative utility: one
+    K (and N) for the whole (distributed) batch, its samples shared among the tasks
+    (``task_sampling``), every task present weighing alike."""
+    model = trained.module if isinstance(trained, nn.parallel.DistributedDataParallel) else trained
+    device = generator.device
+    users = config.users[_draw(len(config.users), generator, distributed, always=True)]
+    antennas = antenna_counts[_draw(len(antenna_counts), generator, distributed)]
+    H, power, noise = draw_problems(generator, batch, users, antennas, config.snr_db)
+    if config.task_sampling == "uniform":
+        assignment = torch.arange(batch, device=device) % len(tasks)
+    else:
+        task = _draw(len(tasks), generator, distributed)
+        assignment = torch.full((batch,), task, device=device)
+    weights = None
+    if "weighted_sum_rate" in tasks:
+        weights = 1.0 - torch.rand(batch, users, generator=generator, device=device)
+        weighted = assignment == tasks.index("weighted_sum_rate")
+        weights = torch.where(weighted[:, None], weights, torch.ones_like(weights))
+    if getattr(model, "multitask", False):
+        task_index = torch.tensor([TASKS.index(name) for name in tasks], device=device)
+        W = trained(H, power, noise, task_index[assignment], weights=weights)
+    else:
+        W = trained(H, power, noise)
+    losses, values = [], {}
+    for t, name in enumerate(tasks):
+        chosen = torch.nonzero(assignment == t)[:, 0]
+        if len(chosen) == len(assignment):
+            chosen = slice(None)
+        elif len(chosen) == 0:
+            continue
+        part = None if weights is None else weights[chosen]
+        value = relative_utility(
+            name, H[chosen], W[chosen], power[chosen], noise[chosen], part
+        ).mean()
+        losses.append(value)
+        values[name] = value.item()
+    return -torch.stack(losses).mean(), values
+
+
 def _padded_loss(
     trained: nn.Module,
     schedule: Schedule,
@@ -206,7 +254,6 @@ def train(
     )
     multitask = getattr(model, "multitask", False)
     tasks = config.tasks(model)
-    task_index = torch.tensor([TASKS.index(name) for name in tasks], device=device)
     antenna_counts = config.antenna_counts(model)
     share = config.batch_size // world
     if multitask and config.task_sampling == "uniform" and share < len(tasks):
@@ -255,38 +302,10 @@ def train(
                 first, end = schedule.window_at(step)
                 status = {"layers": f"{first}-{end - 1}", "stage": schedule.stage_at(step)}
             else:
-                # one K (and N) per step for the whole (distributed) batch
-                users = config.users[_draw(len(config.users), generator, distributed, always=True)]
-                antennas = antenna_counts[_draw(len(antenna_counts), generator, distributed)]
-                H, power, noise = draw_problems(generator, share, users, antennas, config.snr_db)
-                if config.task_sampling == "uniform":
-                    assignment = torch.arange(share, device=device) % len(tasks)
-                else:
-                    task = _draw(len(tasks), generator, distributed)
-                    assignment = torch.full((share,), task, device=device)
-                weights = None
-                if "weighted_sum_rate" in tasks:
-                    weights = 1.0 - torch.rand(share, users, generator=generator, device=device)
-                    weighted = assignment == tasks.index("weighted_sum_rate")
-                    weights = torch.where(weighted[:, None], weights, torch.ones_like(weights))
-                if multitask:
-                    W = trained(H, power, noise, task_index[assignment], weights=weights)
-                else:
-                    W = trained(H, power, noise)
-                losses = []
-                for t, name in enumerate(tasks):
-                    chosen = torch.nonzero(assignment == t)[:, 0]
-                    if len(chosen) == len(assignment):
-                        chosen = slice(None)
-                    elif len(chosen) == 0:
-                        continue
-                    part = None if weights is None else weights[chosen]
-                    value = relative_utility(
-                        name, H[chosen], W[chosen], power[chosen], noise[chosen], part
-                    ).mean()
-                    losses.append(value)
-                    last[name] = value.item()
-                loss = -torch.stack(losses).mean()  # every task present weighs alike
+                loss, values = _task_loss(
+                    trained, config, generator, distributed, share, tasks, antenna_counts
+                )
+                last.update(values)
             _update(model, optimizer, loss, step)
             if bar is not None:
                 bar.update()
