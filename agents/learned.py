@@ -17,7 +17,8 @@ solver's, so a padded sample gets exactly the beamformer of its active sub-probl
 SALLO-M serves its utility at any K and N up to its padded size ``M`` (larger
 problems are not applicable) and reads padded batches itself: the masks go to the model,
 whose padded entries take no power. It runs under ``torch.no_grad`` rather than
-``inference_mode``: its gradient steps need autograd at inference too.
+``inference_mode``: the gradient steps of utilities other than the sum rate take their
+slopes from autograd at inference too.
 
 UBERT serves every utility it was trained on (its card's ``training.utilities``) and any K
 and N: no parameter depends on either (element tokens, axial attention, no index table), so
