@@ -20,6 +20,11 @@ sampling (``--task-sampling``):
 
 The user weights of ``weighted_sum_rate`` are drawn i.i.d. uniform in (0, 1] per user.
 
+SALLO-M (:mod:`agents.sallo`) draws differently: every sample has its own (K, N) from the
+run's sliding-window and curriculum schedule (:mod:`agents.curriculum`), padded to the
+model's size with users and antennas at random positions, from the ``--channels`` models;
+the loss is its utility relative to RZF on the active block, at the window's last layer.
+
 Runs are resumable: ``OUT.train.pt`` (weights, optimiser, schedule, step and random state,
 loaded with ``weights_only=True``) is written every ``--checkpoint-every`` steps and when the
 run is interrupted; ``--resume`` continues from it, bit-identically on the same device type.
@@ -38,6 +43,8 @@ batch and gradients are averaged (``torch.distributed``, gloo on CPU, nccl on GP
     python -m agents.training --model ubert --rzf-features \\
         --utilities sum_rate min_rate energy_efficiency --users 2 3 4 5 6 7 8 --antennas 4 8 16 \\
         --steps 50000 --batch-size 128 --lr 2e-3 --out agents/checkpoints/ubert
+    python -m agents.training --model sallo-m --window 3 --stages 8 12 16 --replay 0.25 \\
+        --channels rayleigh sparse --steps 20000 --batch-size 64 --out agents/checkpoints/sallo-m
 
 Fine-tuning (``--init-from``, the paper's adaptation): the run starts from a trained
 BERT4beam passed through :func:`agents.bert4beam.adapt` for its N and utility, keeping the
