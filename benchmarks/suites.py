@@ -325,7 +325,5 @@ def _overloading() -> Suite:
     return Suite("overloading", tuple(configurations), "sum rate against the load K/N")
 
 
-SUITES: dict[str, Suite] = {
-    suite.name: suite for suite in (_smoke(), _standard(), _overloading())
-}
+SUITES: dict[str, Suite] = {suite.name: suite for suite in (_smoke(), _standard(), _overloading())}
 """The built-in suites by name."""

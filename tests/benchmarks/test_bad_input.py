@@ -110,7 +110,10 @@ def test_malformed_suite_files_stop_before_running(tmp_path, capsys, text, messa
 
 def test_unknown_suite_and_usage_errors(tmp_path, capsys):
     assert run("no-such-suite", tmp_path / "out", "mrt") == 2
-    assert "suite must be one of ['overloading', 'smoke', 'standard'] or a path" in capsys.readouterr().err
+    assert (
+        "suite must be one of ['overloading', 'smoke', 'standard'] or a path"
+        in capsys.readouterr().err
+    )
     assert run("smoke", tmp_path / "out", "wmmse(max_iterations=)") == 2
     assert "agent spec must be" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:
