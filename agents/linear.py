@@ -50,7 +50,7 @@ def rzf_beamformer(
     H: torch.Tensor,
     power: torch.Tensor,
     noise_power: torch.Tensor,
-    users: torch.Tensor | None = None,
+    users: torch.Tensor | int | None = None,
 ) -> torch.Tensor:
     """RZF at full power ``[B, N, K]``: :func:`regularized_directions` with ``r = K sigma2 / P``,
     scaled to ``||W||_F^2 = P``; ``power``, ``noise_power`` ``[B]``.

@@ -19,6 +19,11 @@ EE_POWER_FRACTIONS = tuple(2.0**-i for i in range(8))
 """Fractions of the budget tried by the energy-efficiency reference (1 down to 1/128)."""
 
 
+def active_users(H: torch.Tensor, user_mask: torch.Tensor | None) -> torch.Tensor | int:
+    """The number of active users of each problem: ``[B]`` from the mask, else ``K``."""
+    return H.shape[-2] if user_mask is None else user_mask.sum(-1)
+
+
 def reference_utility(
     name: str,
     H: torch.Tensor,
@@ -37,13 +42,11 @@ def reference_utility(
     | energy_efficiency | the best energy efficiency of RZF scaled to ``P``, ``P/2``, ..., ``P/128`` (:data:`EE_POWER_FRACTIONS`): at full power RZF is far from efficient at high SNR |
     """
     with torch.no_grad():
-        users = None if user_mask is None else user_mask.sum(-1)
+        users = active_users(H, user_mask)
         W = rzf_beamformer(H, power, noise, users)
         user_rates = rates(H, W, noise)
         if name == "min_rate":
-            return utility("sum_rate", user_rates, user_mask=user_mask) / (
-                H.shape[-2] if users is None else users
-            )
+            return utility("sum_rate", user_rates, user_mask=user_mask) / users
         if name == "energy_efficiency":
             best = torch.zeros_like(power)
             for fraction in EE_POWER_FRACTIONS:
@@ -80,6 +83,5 @@ def relative_utility(
         user_mask=user_mask,
     )
     if name == "proportional_fair":
-        users = H.shape[-2] if user_mask is None else user_mask.sum(-1)
-        return torch.exp((value - reference) / users)
+        return torch.exp((value - reference) / active_users(H, user_mask))
     return value / reference

@@ -74,7 +74,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from agents.bert4beam import snr_feature
-from agents.linear import regularized_directions
+from agents.linear import rzf_beamformer
+from beamgym.arrays import abs2
 from beamgym.checks import check_count, check_number
 from beamgym.downlink import project_power, rate_gradient, rates, transmit_power
 from beamgym.utilities import UTILITIES, utility
@@ -258,7 +259,7 @@ class SalloLayer(nn.Module):
 def sort_users(H: torch.Tensor, users: torch.Tensor) -> torch.Tensor:
     """The canonical user order ``[B, K]``: active users by decreasing ``||h_k||``, then the
     padded ones (the model's permutation equivariance, module docstring)."""
-    gain = (H.abs() ** 2).sum(-1)
+    gain = abs2(H).sum(-1)
     key = torch.where(users, gain, torch.full_like(gain, -1.0))
     return torch.argsort(key, dim=-1, descending=True, stable=True)
 
@@ -338,8 +339,7 @@ class Sallo(nn.Module):
         count = (users.sum(-1) * antennas.sum(-1)).to(power.dtype)
         scale = (count / power).sqrt()[:, None, None]  # W at token scale: entries ~ 1
         snr = snr_feature(power, noise).to(H.real.dtype)
-        regularizer = users.sum(-1) * noise / power
-        W = project_power(regularized_directions(H, regularizer), power, full_power=True)
+        W = rzf_beamformer(H, power, noise, users.sum(-1))
         C = H
         for layer in range(end):
             trained = layer >= first

@@ -140,6 +140,11 @@ def _update(
     optimizer.step()
 
 
+def _unwrapped(trained: nn.Module) -> nn.Module:
+    """The model inside a ``DistributedDataParallel`` wrapper (or the model itself)."""
+    return trained.module if isinstance(trained, nn.parallel.DistributedDataParallel) else trained
+
+
 def _task_loss(
     trained: nn.Module,
     config: TrainingConfig,
@@ -152,7 +157,7 @@ def _task_loss(
     """BERT4beam's and UBERT's loss at one step, and each task's mean relative utility: one
     K (and N) for the whole (distributed) batch, its samples shared among the tasks
     (``task_sampling``), every task present weighing alike."""
-    model = trained.module if isinstance(trained, nn.parallel.DistributedDataParallel) else trained
+    model = _unwrapped(trained)
     device = generator.device
     users = config.users[_draw(len(config.users), generator, distributed, always=True)]
     antennas = antenna_counts[_draw(len(antenna_counts), generator, distributed)]
@@ -198,7 +203,7 @@ def _padded_loss(
 ) -> torch.Tensor:
     """SALLO-M's loss at ``step``: minus the relative utility of the window's last layer on a
     padded batch of the step's curriculum sizes (:mod:`agents.curriculum`)."""
-    model = trained.module if isinstance(trained, nn.parallel.DistributedDataParallel) else trained
+    model = _unwrapped(trained)
     users, antennas = schedule.draw_sizes(generator, batch, step)
     H, power, noise, user_mask, antenna_mask = draw_padded_problems(
         generator,

@@ -32,6 +32,11 @@ def channel_gains(H: Array, W: Array) -> Array:
     return abs2(H @ W)
 
 
+def _per_user(noise_power: Array | float) -> Array | float:
+    """``sigma2`` broadcastable against per-user values ``[..., K]``."""
+    return noise_power[..., None] if hasattr(noise_power, "shape") else noise_power
+
+
 def sinr(H: Array, W: Array, noise_power: Array | float = 1.0) -> Array:
     """Signal-to-interference-plus-noise ratio of every user.
 
@@ -48,8 +53,7 @@ def sinr(H: Array, W: Array, noise_power: Array | float = 1.0) -> Array:
     gains = channel_gains(H, W)
     signal = gains.diagonal(0, -2, -1)
     interference = gains.sum(axis=-1) - signal
-    noise = noise_power[..., None] if hasattr(noise_power, "shape") else noise_power
-    return signal / (interference + noise)
+    return signal / (interference + _per_user(noise_power))
 
 
 def rate_from_sinr(sinr_values: Array) -> Array:
@@ -86,8 +90,7 @@ def rate_gradient(
     A = H @ W
     gains = abs2(A)
     signal = gains.diagonal(0, -2, -1)
-    noise = noise_power[..., None] if hasattr(noise_power, "shape") else noise_power
-    total = gains.sum(axis=-1) + noise
+    total = gains.sum(axis=-1) + _per_user(noise_power)
     interference = total - signal
     u = 1.0 if weights is None else weights
     # diag(u/T) A - diag(u/I) (A - diag(A)) = diag(u/T - u/I) A + diag(u A_kk / I)
