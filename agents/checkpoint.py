@@ -19,7 +19,7 @@ from torch import nn
 
 from agents.bert4beam import Bert4beam, Bert4beamConfig, adapt
 from agents.curriculum import Schedule, size_pairs
-from agents.sallo import Sallo, SalloConfig
+from agents.sallo import Sallo, SalloConfig, with_refinement
 from agents.ubert import Ubert, UbertConfig
 from beamgym.channels import CHANNELS
 from beamgym.utilities import UTILITIES
@@ -70,8 +70,9 @@ class TrainingConfig:
     """SALLO-M: the channel models drawn from, one per sample (default parameters)."""
     init_from: str = ""
     """Fine-tuning: a trained checkpoint (path without suffix) whose weights start the run,
-    passed through :func:`agents.bert4beam.adapt` for this run's N and utility; empty: a
-    fresh initialisation."""
+    passed through :func:`agents.bert4beam.adapt` for this run's N and utility (BERT4beam)
+    or :func:`agents.sallo.with_refinement` for its refinement (SALLO-M); empty: a fresh
+    initialisation."""
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainingConfig:
@@ -98,19 +99,23 @@ class TrainingConfig:
     def initial_model(self) -> nn.Module:
         """The model a run starts from: :meth:`build`, with ``init_from``'s weights if set."""
         model = self.build()
-        if self.init_from:
-            if not isinstance(model, Bert4beam):
-                raise ValueError(f"init_from: only bert4beam runs fine-tune, not {self.model}")
-            source, _ = load(self.init_from)
-            if not isinstance(source, Bert4beam):
-                raise ValueError(f"init_from: {self.init_from} is not a bert4beam checkpoint")
-            adapted = adapt(source, model.config.num_antennas, model.config.utility)
-            if adapted.config != model.config:
-                raise ValueError(
-                    f"init_from: {self.init_from} has the architecture {source.config}, "
-                    f"which cannot become {model.config}"
-                )
-            model.load_state_dict(adapted.state_dict())
+        if not self.init_from:
+            return model
+        source, _ = load(self.init_from)
+        if type(source) is not type(model) or isinstance(model, Ubert):
+            raise ValueError(
+                f"init_from: a {self.model} run fine-tunes a bert4beam or sallo-m checkpoint "
+                f"of its own kind; {self.init_from} holds a {type(source).__name__}"
+            )
+        if isinstance(model, Sallo):
+            return with_refinement(source, model.config)
+        adapted = adapt(source, model.config.num_antennas, model.config.utility)
+        if adapted.config != model.config:
+            raise ValueError(
+                f"init_from: {self.init_from} has the architecture {source.config}, "
+                f"which cannot become {model.config}"
+            )
+        model.load_state_dict(adapted.state_dict())
         return model
 
     def tasks(self, model: nn.Module) -> tuple[str, ...]:

@@ -46,9 +46,10 @@ batch and gradients are averaged (``torch.distributed``, gloo on CPU, nccl on GP
     python -m agents.training --model sallo-m --window 3 --stages 8 12 16 --replay 0.25 \\
         --channels rayleigh sparse --steps 20000 --batch-size 64 --out agents/checkpoints/sallo-m
 
-Fine-tuning (``--init-from``, the paper's adaptation): the run starts from a trained
-BERT4beam passed through :func:`agents.bert4beam.adapt` for its N and utility, keeping the
-checkpoint's architecture; all parameters train.
+Fine-tuning (``--init-from``): the run starts from a trained BERT4beam passed through
+:func:`agents.bert4beam.adapt` for its N and utility (the paper's adaptation), or from a
+trained SALLO-M given a refinement (``--refine-steps``, :func:`agents.sallo.with_refinement`),
+keeping the checkpoint's architecture; all parameters train.
 """
 
 from __future__ import annotations
@@ -352,7 +353,7 @@ def train(
 FLAGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "utility": ("--utility", ("bert4beam", "sallo-m")),
     "num_antennas": ("--num-antennas", ("bert4beam",)),
-    "init_from": ("--init-from", ("bert4beam",)),
+    "init_from": ("--init-from", ("bert4beam", "sallo-m")),
     "utilities": ("--utilities", ("ubert",)),
     "antennas": ("--antennas", ("ubert", "sallo-m")),
     "rzf_features": ("--rzf-features", ("ubert",)),
@@ -365,6 +366,9 @@ FLAGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "lifted": ("--no-lifted", ("sallo-m",)),
     "streams": ("--streams", ("sallo-m",)),
     "second_order": ("--first-order", ("sallo-m",)),
+    "refine_steps": ("--refine-steps", ("sallo-m",)),
+    "momentum": ("--momentum", ("sallo-m",)),
+    "refine_step_size": ("--refine-step-size", ("sallo-m",)),
     "window": ("--window", ("sallo-m",)),
     "stages": ("--stages", ("sallo-m",)),
     "replay": ("--replay", ("sallo-m",)),
@@ -388,7 +392,8 @@ def _parser() -> argparse.ArgumentParser:
         "--init-from",
         metavar="CHECKPOINT",
         help="fine-tune: start from this trained bert4beam (path without suffix), adapted to "
-        "--num-antennas and --utility; its architecture is kept",
+        "--num-antennas and --utility, or sallo-m, given --refine-steps; its architecture "
+        "is kept",
     )
     multi = parser.add_argument_group("ubert (multi-task)")
     multi.add_argument(
@@ -419,9 +424,11 @@ def _parser() -> argparse.ArgumentParser:
         help="energy efficiency's power from the raw output's norm (paper-style adapter)",
     )
     sallo = parser.add_argument_group("sallo-m (padded; any K, N up to its maximum)")
-    for name in ("size", "embed", "model-dim", "gradient-steps"):
+    for name in ("size", "embed", "model-dim", "gradient-steps", "refine-steps"):
         sallo.add_argument(f"--{name}", type=int, help="default: the model's own")
     sallo.add_argument("--step-size", type=float, help="initial eta; default: the model's own")
+    sallo.add_argument("--refine-step-size", type=float, help="the refinement's initial eta")
+    sallo.add_argument("--momentum", type=float, help="the refinement's heavy-ball beta")
     sallo.add_argument("--no-lifted", dest="lifted", action="store_false", default=None)
     sallo.add_argument("--streams", choices=STREAMS)
     sallo.add_argument("--first-order", dest="second_order", action="store_false", default=None)
@@ -463,9 +470,12 @@ def _config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Traini
     defaults = config_cls().to_dict()  # every key stored: the card states the whole model
     if args.init_from:
         try:
-            defaults = load(args.init_from)[0].config.to_dict()
+            source = load(args.init_from)[0]
         except (OSError, ValueError) as error:
             parser.error(f"--init-from: {error}")
+        if not isinstance(source, model_cls):
+            parser.error(f"--init-from: {args.init_from} is not a {args.model} checkpoint")
+        defaults = source.config.to_dict()
     model_config = {
         key: default if getattr(args, key, None) is None else getattr(args, key)
         for key, default in defaults.items()

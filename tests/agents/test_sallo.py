@@ -10,8 +10,8 @@ import torch
 import agents
 from agents import checkpoint, curriculum, objective, training
 from agents.linear import rzf_beamformer
-from agents.sallo import SERVED, Sallo, SalloConfig
-from beamgym.downlink import rates, transmit_power
+from agents.sallo import SERVED, Sallo, SalloConfig, with_refinement
+from beamgym.downlink import project_power, rates, transmit_power
 from beamgym.utilities import UTILITIES, utility
 from tests.agents.interruption import interrupt_at_draw
 
@@ -47,9 +47,9 @@ def test_the_untrained_gradient_steps_raise_the_sum_rate_of_rzf(torch_rng):
     assert rates(H, net(H, power, noise), noise).sum(-1).mean() > start
 
 
-@pytest.mark.parametrize("streams", ["both", "users", "antennas"])
-def test_permuting_users_permutes_the_beamformer(streams, torch_rng):
-    net = model(streams=streams)
+@pytest.mark.parametrize("streams, refine", [("both", 0), ("users", 0), ("antennas", 3)])
+def test_permuting_users_permutes_the_beamformer(streams, refine, torch_rng):
+    net = model(streams=streams, refine_steps=refine)
     H, power, noise = problems(torch_rng)
     order = torch.tensor([2, 0, 3, 1])
     torch.testing.assert_close(net(H[:, order], power, noise), net(H, power, noise)[:, :, order])
@@ -66,10 +66,11 @@ def test_every_utility_is_feasible_and_rate_utilities_use_the_whole_budget(name,
         assert bool(torch.all(used <= power * (1 + 1e-5)))
 
 
-def test_padded_entries_get_no_power_and_the_dense_problem_its_beamformer(torch_rng):
+@pytest.mark.parametrize("refine", [0, 3])
+def test_padded_entries_get_no_power_and_the_dense_problem_its_beamformer(refine, torch_rng):
     """Users anywhere and antennas last: exactly the dense solution. Antennas anywhere: zero
     power on the padding, and the active users' rates are those of the active block."""
-    net = model()
+    net = model(refine_steps=refine)
     H, power, noise = problems(torch_rng, users=3, antennas=4)
     dense = net(H, power, noise)
     users = torch.tensor([False, True, False, True, True])
@@ -88,6 +89,42 @@ def test_padded_entries_get_no_power_and_the_dense_problem_its_beamformer(torch_
     assert not W[:, ~scattered].any() and not W[:, :, ~users].any()
     block = W[:, scattered][:, :, users]
     torch.testing.assert_close(rates(padded, W, noise)[:, users], rates(H, block, noise))
+
+
+def test_the_refinement_is_heavy_ball_ascent_on_the_layers_output(torch_rng):
+    """Recomputed by hand with autograd's gradient (twice the closed form) on the output of
+    the same layers without a refinement; a window that stops early runs no refinement."""
+    net = model(refine_steps=4, momentum=0.8)
+    plain = with_refinement(net, SalloConfig(**SMALL)).eval()
+    H, power, noise = problems(torch_rng)
+    W, velocity = plain(H, power, noise), 0.0
+    snr = torch.log10(power / noise)[:, None, None]
+    for a, b in net.refine_eta.detach().T:
+        W = W.detach().requires_grad_()
+        (gradient,) = torch.autograd.grad(rates(H, W, noise).sum(), W)
+        direction = gradient * (
+            power.sqrt()[:, None, None] / gradient.norm(dim=(-2, -1), keepdim=True)
+        )
+        velocity = 0.8 * velocity + 0.01 * torch.exp(a + b * snr) * direction
+        W = project_power(W + velocity, power, full_power=True)
+    with torch.no_grad():
+        torch.testing.assert_close(net(H, power, noise), W.detach())
+        torch.testing.assert_close(
+            net(H, power, noise, window=(0, 1)), plain(H, power, noise, window=(0, 1))
+        )
+
+
+def test_the_untrained_refinement_raises_the_sum_rate_at_high_snr(torch_rng):
+    torch.manual_seed(0)
+    plain = Sallo(SalloConfig(**SMALL)).eval()
+    refined = with_refinement(plain, SalloConfig(**(SMALL | {"refine_steps": 10}))).eval()
+    H, _, noise = problems(torch_rng, batch=200, users=5, antennas=5)
+    power = torch.full_like(noise, 100.0)
+    with torch.no_grad():
+        before, after = (
+            rates(H, net(H, power, noise), noise).sum(-1).mean() for net in (plain, refined)
+        )
+    assert after > before * 1.01, (before, after)
 
 
 def test_the_window_trains_its_layers_only_and_runs_none_after_it(torch_rng):
@@ -114,6 +151,9 @@ def test_bad_config_and_sizes_are_clear_errors(torch_rng):
         ({"streams": "both-ways"}, "streams"),
         ({"gradient_steps": -1}, "gradient_steps"),
         ({"step_size": 0.0}, "step_size"),
+        ({"refine_steps": -1}, "refine_steps"),
+        ({"refine_step_size": 0.0}, "refine_step_size"),
+        ({"momentum": 1.0}, "momentum"),
         ({"model_dim": 10, "heads": 4}, "model_dim"),
         ({"utility": "throughput"}, "utility"),
         ({"utility": "weighted_sum_rate"}, "weights are not an input"),
@@ -245,6 +285,42 @@ def test_cli_trains_sallo_and_rejects_other_models_flags(tmp_path, capsys):
     with pytest.raises(SystemExit):
         training.main(["--model", "sallo-m", "--users", "20", "--out", str(out)])
     assert "K, N <= 16" in capsys.readouterr().err
+
+
+def test_fine_tuning_adds_a_refinement_to_the_trained_weights(tmp_path, capsys):
+    base = training.train(config(3), tmp_path / "base", progress=False)
+    arguments = ["--model", "sallo-m", "--init-from", str(tmp_path / "base"), "--refine-steps", "2"]
+    arguments += ["--users", "2", "3", "--antennas", "2", "3", "--steps", "2", "--batch-size", "8"]
+    training.main([*arguments, "--warmup", "1", "--out", str(tmp_path / "tuned")])
+    tuned, card = checkpoint.load(tmp_path / "tuned")
+    assert tuned.config.refine_steps == 2 and card["training"]["init_from"] == str(
+        tmp_path / "base"
+    )
+    assert tuned.config.embed == base.config.embed and tuned.refine_eta.shape == (2, 2)
+    start = config(0, init_from=str(tmp_path / "base"))
+    start.model_config = start.model_config | {"refine_steps": 2}
+    for a, b in zip(
+        base.blocks.parameters(), start.initial_model().blocks.parameters(), strict=True
+    ):
+        torch.testing.assert_close(a, b)
+    with pytest.raises(ValueError, match="can only gain a refinement"):
+        with_refinement(base, SalloConfig(**(SMALL | {"size": 4, "embed": 16})))
+    training.train(training_bert4beam(), tmp_path / "bert", progress=False)
+    with pytest.raises(SystemExit):
+        training.main(
+            [*arguments[:2], "--init-from", str(tmp_path / "bert"), "--out", str(tmp_path / "x")]
+        )
+    assert "is not a sallo-m checkpoint" in capsys.readouterr().err
+
+
+def training_bert4beam() -> checkpoint.TrainingConfig:
+    return checkpoint.TrainingConfig(
+        model="bert4beam",
+        model_config={"num_antennas": 3, "hidden": 8, "heads": 2, "layers": 1, "feedforward": 8},
+        users=(2,),
+        steps=0,
+        batch_size=8,
+    )
 
 
 def test_torchrun_two_processes_on_gloo(tmp_path):
