@@ -179,17 +179,24 @@ class UbertSolver(LearnedSolver):
 
 @register
 class SalloSolver(LearnedSolver):
-    """SALLO-M (:mod:`agents.sallo`), one model for any K and N up to its padded size;
-    default: the shipped checkpoint ``sallo-m``."""
+    """SALLO-M (:mod:`agents.sallo`), one model per utility for any K and N up to its padded
+    size; default: the shipped ``sallo-m`` (sum rate) and its fine-tuned variants
+    ``sallo-m-<utility>``, each problem answered by the model of its utility."""
 
     name = "sallo-m"
     default_checkpoint = "sallo-m"
+    variant_pattern = "sallo-m-*_*.json"
+    """``sallo-m-<utility>``: every utility's name has an underscore, and ``sallo-m-base`` (the
+    pretrained start of the fine-tuned models) is not a variant."""
     handles_masks = True
 
     def trained_on(self) -> set[tuple[str, int, int]]:
-        config = TrainingConfig.from_dict(self.card["training"])
-        pairs = size_pairs(config.users, config.antennas, config.max_load)
-        return {(self.model.config.utility, k, n) for k, n in pairs}
+        sizes = set()
+        for model, card in zip(self.variants, self.cards, strict=True):
+            config = TrainingConfig.from_dict(card["training"])
+            pairs = size_pairs(config.users, config.antennas, config.max_load)
+            sizes |= {(model.config.utility, k, n) for k, n in pairs}
+        return sizes
 
     def _solve(self, problem: Problem) -> torch.Tensor:
         return self._solve_masked(problem, None, None)
@@ -197,12 +204,13 @@ class SalloSolver(LearnedSolver):
     def _solve_masked(
         self, problem: Problem, users: torch.Tensor | None, antennas: torch.Tensor | None
     ) -> torch.Tensor:
-        config = self.model.config
-        if max(problem.num_users, problem.num_antennas) > config.size:
+        model = next(m for m in self.variants if m.config.utility == problem.utility)
+        size = model.config.size
+        if max(problem.num_users, problem.num_antennas) > size:
             raise NotApplicable(
-                f"{self.name} serves K, N <= {config.size}, got K={problem.num_users} users "
+                f"{self.name} serves K, N <= {size}, got K={problem.num_users} users "
                 f"and N={problem.num_antennas} antennas"
             )
-        model = self._on(self.model, problem.H.device)
+        model = self._on(model, problem.H.device)
         with torch.no_grad():
             return model(problem.H, problem.power, problem.noise_power, users, antennas)

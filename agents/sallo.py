@@ -56,23 +56,26 @@ is a field of :class:`SalloConfig`):
   both. ``eta_lt = step_size exp(a_lt + b_lt snr_db / 10)``: learned per layer and step, and
   with the SNR (``a = b = 0`` at initialisation).
 * **Refinement** (not in the paper; ``refine_steps = 0`` is the paper's model). Plain
-  normalised ascent is slow where the sum rate is ill-conditioned (K near N at high SNR):
-  from the trained 6-layer model at 8x8, 20 dB, 30 more plain steps add 3 points of the
-  WMMSE sum rate, 30 heavy-ball steps (beta = 0.9, eta = 0.01) add 7. So the model can end
-  in R such steps with learned lengths ``eta_r = refine_step_size exp(a_r + b_r snr_db / 10)``
-  (``a = b = 0`` at initialisation) and a fixed ``momentum`` beta; they run only when the
-  last layer does, and cost little beside a layer at large batches (no attention). A trained
-  model gains one by fine-tuning (:func:`with_refinement`, ``agents.training --init-from``).
+  normalised ascent is slow where the sum rate is ill-conditioned (K near N at high SNR),
+  and heavy-ball (Polyak) momentum is the classical cure: the model may end in R such steps
+  with learned lengths ``eta_r = refine_step_size exp(a_r + b_r snr_db / 10)`` (``a = b =
+  0`` at initialisation) and a fixed ``momentum`` beta. They run only when the last layer
+  does, and cost little beside a layer at large batches (no attention), but add to the
+  batch-1 latency. A trained model gains one by fine-tuning (:func:`with_refinement`,
+  ``agents.training --init-from``, which can also change the utility); the shipped card scores it against the same layers
+  without one, and against the same fine-tuning without one.
 * **Masks.** ``H`` is zeroed outside the active block; padded users and antennas are removed
   from the attention keys of their stream; ``C`` and ``W`` are re-zeroed there after every
   proposal and gradient step, so padded entries take no power and the active users' rates
   are those of the dense sub-problem.
 * **Utilities.** The gradient steps need only a differentiable utility, so a model is built
   for any utility of :data:`beamgym.UTILITIES` that needs no per-user weights (``utility``;
-  the weights are not an input); padded users are masked out of it. Rate utilities project onto the sphere ``||W||_F^2 = P``, energy efficiency
-  onto the ball.
+  the weights are not an input); padded users are masked out of it. Rate utilities project
+  onto the sphere ``||W||_F^2 = P``, energy efficiency onto the ball. For the min rate the
+  steps ascend a smooth surrogate, the soft-min with ``t = softmin`` (its subgradient, the
+  weakest user's gradient alone, zigzags); training still maximises the min rate itself.
 * **Ablations** (the paper's): ``gradient_steps=0`` (no PGA), ``lifted=False`` (C stays H),
-  ``streams="users"`` or ``"antennas"`` (one stream).
+  ``streams="users"`` or ``"antennas"`` (one stream); and ``refine_steps=0`` (this one's).
 """
 
 from __future__ import annotations
@@ -96,8 +99,8 @@ STREAMS = ("both", "users", "antennas")
 SERVED = tuple(name for name in UTILITIES if name != "weighted_sum_rate")
 """The utilities a model can be built for: every one that needs no per-user weights."""
 
-GROWABLE = ("refine_steps", "momentum", "refine_step_size", "second_order")
-"""The fields :func:`with_refinement` may change: the refinement and the training."""
+GROWABLE = ("utility", "refine_steps", "momentum", "refine_step_size", "softmin", "second_order")
+"""The fields :func:`with_refinement` may change: none alters a weight's shape."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,8 @@ class SalloConfig:
         streams: ``both``, ``users`` or ``antennas``;
         second_order: back-propagate through the gradient of the gradient steps;
         refine_steps: R heavy-ball steps after the last layer (0: none, the paper's model);
-        momentum: their beta; refine_step_size: their initial eta.
+        momentum: their beta; refine_step_size: their initial eta;
+        softmin: t of the min rate's smooth surrogate the steps ascend (per bit/s/Hz).
     """
 
     size: int = 16
@@ -130,6 +134,7 @@ class SalloConfig:
     refine_steps: int = 0
     momentum: float = 0.9
     refine_step_size: float = 0.01
+    softmin: float = 10.0
 
     def __post_init__(self) -> None:
         if self.utility not in SERVED:
@@ -144,6 +149,7 @@ class SalloConfig:
         check_number("step_size", self.step_size, 1e-6, 10.0)
         check_number("refine_step_size", self.refine_step_size, 1e-6, 10.0)
         check_number("momentum", self.momentum, 0.0, 1.0, closed=False)
+        check_number("softmin", self.softmin, 1e-3, 1e3)
         if self.model_dim % self.heads:
             raise ValueError(
                 f"model_dim ({self.model_dim}) must be a multiple of heads ({self.heads})"
@@ -429,11 +435,16 @@ class Sallo(nn.Module):
         self, H: torch.Tensor, W: torch.Tensor, noise: torch.Tensor, users: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``dU/dR_k [B, K]`` and ``dU/d||W||^2 [B]`` (``None`` when ``U`` ignores the power),
-        so that ``dU/dW* = sum_k dU/dR_k dR_k/dW* + dU/d||W||^2 W``. The sum rate's are the
-        user mask; any other utility's come from autograd on the utility alone (held constant
-        in the second-order term; the min rate's is the weakest user's, a subgradient)."""
+        so that ``dU/dW* = sum_k dU/dR_k dR_k/dW* + dU/d||W||^2 W``, held constant in the
+        second-order term. The sum rate's are the user mask. The min rate's are those of its
+        smooth surrogate ``-log sum_k exp(-t R_k) / t`` (``t = softmin``), ``softmax(-t R)``
+        over the active users: the subgradient (the weakest user's alone) zigzags between
+        users. Any other utility's come from autograd on the utility alone."""
         if self.config.utility == "sum_rate":
             return users.to(H.real.dtype), None
+        if self.config.utility == "min_rate":
+            user_rates = rates(H, W.detach(), noise).masked_fill(~users, torch.inf)
+            return torch.softmax(-self.config.softmin * user_rates, dim=-1), None
         with torch.enable_grad():
             user_rates = rates(H, W.detach(), noise).requires_grad_()
             used = transmit_power(W.detach()).requires_grad_()
@@ -444,9 +455,10 @@ class Sallo(nn.Module):
 
 def with_refinement(source: Sallo, config: SalloConfig) -> Sallo:
     """A model of ``config`` holding ``source``'s weights, where the two differ at most in
-    :data:`GROWABLE`: fine-tuning a trained model with a refinement added (its step lengths
-    start at their initialisation), or the same layers without their refinement. Raises
-    ``ValueError`` for any other difference."""
+    :data:`GROWABLE`: the start of fine-tuning a trained model with a refinement added (its
+    step lengths start at their initialisation) or for another utility (the steps ascend
+    it), or the same layers without their refinement. Raises ``ValueError`` for any other
+    difference."""
     same = replace(source.config, **{name: getattr(config, name) for name in GROWABLE})
     theirs = source.config.refine_steps
     resized = theirs and config.refine_steps not in (0, theirs)  # would leave eta undefined

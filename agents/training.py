@@ -44,12 +44,16 @@ batch and gradients are averaged (``torch.distributed``, gloo on CPU, nccl on GP
         --utilities sum_rate min_rate energy_efficiency --users 2 3 4 5 6 7 8 --antennas 4 8 16 \\
         --steps 50000 --batch-size 128 --lr 2e-3 --out agents/checkpoints/ubert
     python -m agents.training --model sallo-m --window 3 --stages 8 12 16 --replay 0.25 \\
-        --channels rayleigh sparse --steps 20000 --batch-size 64 --out agents/checkpoints/sallo-m
+        --channels rayleigh sparse --steps 20000 --batch-size 64 --out agents/checkpoints/sallo-m-base
+    python -m agents.training --model sallo-m --init-from agents/checkpoints/sallo-m-base \\
+        --refine-steps 30 --channels rayleigh sparse --steps 6000 --batch-size 64 --lr 3e-4 \\
+        --out agents/checkpoints/sallo-m
 
 Fine-tuning (``--init-from``): the run starts from a trained BERT4beam passed through
 :func:`agents.bert4beam.adapt` for its N and utility (the paper's adaptation), or from a
-trained SALLO-M given a refinement (``--refine-steps``, :func:`agents.sallo.with_refinement`),
-keeping the checkpoint's architecture; all parameters train.
+trained SALLO-M given a refinement (``--refine-steps``) or another ``--utility``
+(:func:`agents.sallo.with_refinement`), keeping the checkpoint's architecture; all
+parameters train.
 """
 
 from __future__ import annotations
@@ -392,7 +396,7 @@ def _parser() -> argparse.ArgumentParser:
         "--init-from",
         metavar="CHECKPOINT",
         help="fine-tune: start from this trained bert4beam (path without suffix), adapted to "
-        "--num-antennas and --utility, or sallo-m, given --refine-steps; its architecture "
+        "--num-antennas and --utility, or sallo-m, given --refine-steps or --utility; its architecture "
         "is kept",
     )
     multi = parser.add_argument_group("ubert (multi-task)")

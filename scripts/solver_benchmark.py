@@ -6,7 +6,8 @@ solver: the mean of the utility it optimises, the latency of one channel (batch 
 the DPC bound. Speed goals on the 2-core CPU: the ``wmmse-100`` row (exactly 100
 iterations), <= 0.5 ms per channel at K = N = 8 and batch 1000; the learned models against
 ``wmmse`` (BERT4beam and UBERT: batch-1 latency <= 2 ms and >= 20x its throughput at batch
-1000; SALLO-M: <= 5 ms and less time per channel at batch 1000).
+1000; SALLO-M: <= 5 ms and less time per channel at batch 1000; ``sallo-m-base`` is its model
+without the refinement).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 import torch
 
 import agents
+from agents.learned import CHECKPOINTS
 from beamgym.downlink import rates, transmit_power
 from beamgym.utilities import utility
 
@@ -35,6 +37,7 @@ ROWS = {  # label: (agent name, config, utility)
     "bert4beam": ("bert4beam", {}, "sum_rate"),
     "ubert": ("ubert", {}, "sum_rate"),
     "sallo-m": ("sallo-m", {}, "sum_rate"),
+    "sallo-m-base": ("sallo-m", {"checkpoint": str(CHECKPOINTS / "sallo-m-base")}, "sum_rate"),
 }
 
 

@@ -23,8 +23,7 @@ def channel(generator: torch.Generator, batch: int, users: int, antennas: int) -
 def untrained_checkpoints(tmp_path_factory) -> None:
     """Untrained RL policies serving every utility at K <= 4, N <= 5, an untrained
     BERT4beam at N = 5 (the sizes used here), an untrained UBERT serving every utility and an
-    untrained SALLO-M padded to 5 x 5:
-    the contract concerns the agent, not how well its model was trained."""
+    untrained SALLO-M padded to 5 x 5 with a refinement: the contract concerns the agent, not how well its model was trained."""
     folder = tmp_path_factory.mktemp("checkpoints")
     small = {"num_antennas": 5, "hidden": 16, "heads": 2, "layers": 1, "feedforward": 32}
     training.train(
@@ -38,7 +37,7 @@ def untrained_checkpoints(tmp_path_factory) -> None:
         progress=False,
     )
     FAST_CONFIG["ubert"] = {"checkpoint": str(folder / "ubert")}
-    sallo = {"size": 5, "layers": 1, "embed": 8, "model_dim": 8}
+    sallo = {"size": 5, "layers": 1, "embed": 8, "model_dim": 8, "refine_steps": 2}
     training.train(
         TrainingConfig(model="sallo-m", model_config=sallo, users=(2,), antennas=(5,), steps=0),
         folder / "sallo-m",

@@ -57,3 +57,22 @@ def test_evaluation_channels_are_fixed_by_the_cell():
     sparse = evaluation_channels(8, 4, 10.0, 5, "sparse")
     torch.testing.assert_close(sparse, evaluation_channels(8, 4, 10.0, 5, "sparse"))
     assert sparse.dtype == torch.complex128 and not torch.equal(a, sparse)
+
+
+def test_the_default_sallo_m_answers_each_utility_with_its_own_model(torch_rng):
+    """``sallo-m`` loads the sum-rate model and its ``sallo-m-<utility>`` variants, never the
+    pretrained ``sallo-m-base``; each utility's problems go to its model."""
+    solver = agents.make("sallo-m")
+    assert [m.config.utility for m in solver.variants] == [
+        "sum_rate",
+        "energy_efficiency",
+        "min_rate",
+    ]
+    H = torch.randn(3, 5, 7, dtype=torch.complex128, generator=torch_rng)
+    power = torch.full((3,), 10.0)
+    for model in solver.variants:
+        W = solver.solve(H, power=10.0, utility=model.config.utility)
+        with torch.no_grad():
+            direct = model(H.to(torch.complex64), power, torch.ones(3))
+        torch.testing.assert_close(W.to(torch.complex64), direct, rtol=1e-4, atol=1e-5)
+    assert {("min_rate", 4, 8), ("energy_efficiency", 12, 8)} <= solver.trained_on()

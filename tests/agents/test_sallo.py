@@ -287,15 +287,15 @@ def test_cli_trains_sallo_and_rejects_other_models_flags(tmp_path, capsys):
     assert "K, N <= 16" in capsys.readouterr().err
 
 
-def test_fine_tuning_adds_a_refinement_to_the_trained_weights(tmp_path, capsys):
+def test_fine_tuning_adds_a_refinement_or_changes_the_utility(tmp_path, capsys):
     base = training.train(config(3), tmp_path / "base", progress=False)
     arguments = ["--model", "sallo-m", "--init-from", str(tmp_path / "base"), "--refine-steps", "2"]
+    arguments += ["--utility", "energy_efficiency"]
     arguments += ["--users", "2", "3", "--antennas", "2", "3", "--steps", "2", "--batch-size", "8"]
     training.main([*arguments, "--warmup", "1", "--out", str(tmp_path / "tuned")])
     tuned, card = checkpoint.load(tmp_path / "tuned")
-    assert tuned.config.refine_steps == 2 and card["training"]["init_from"] == str(
-        tmp_path / "base"
-    )
+    assert (tuned.config.refine_steps, tuned.config.utility) == (2, "energy_efficiency")
+    assert card["training"]["init_from"] == str(tmp_path / "base")
     assert tuned.config.embed == base.config.embed and tuned.refine_eta.shape == (2, 2)
     start = config(0, init_from=str(tmp_path / "base"))
     start.model_config = start.model_config | {"refine_steps": 2}
@@ -338,14 +338,15 @@ def test_torchrun_two_processes_on_gloo(tmp_path):
     assert card["training"]["steps"] == 4
 
 
-def test_energy_efficiency_steps_ascend_its_utility(torch_rng):
-    """The gradient steps follow the model's own utility, here the energy efficiency."""
+@pytest.mark.parametrize("name", ["energy_efficiency", "min_rate"])
+def test_the_untrained_steps_ascend_the_models_own_utility(name, torch_rng):
+    """The gradient steps follow the model's utility (the min rate through its soft-min)."""
     torch.manual_seed(0)
-    net = Sallo(SalloConfig(**(SMALL | {"utility": "energy_efficiency"}))).eval()
+    net = Sallo(SalloConfig(**(SMALL | {"utility": name, "refine_steps": 10}))).eval()
     H, power, noise = problems(torch_rng, batch=200)
     W0 = rzf_beamformer(H, power, noise)
 
-    def efficiency(W):
-        return utility("energy_efficiency", rates(H, W, noise), power_used=transmit_power(W)).mean()
+    def value(W):
+        return utility(name, rates(H, W, noise), power_used=transmit_power(W)).mean()
 
-    assert efficiency(net(H, power, noise)) > efficiency(W0)
+    assert value(net(H, power, noise)) > value(W0)
