@@ -435,15 +435,16 @@ class Sallo(nn.Module):
         self, H: torch.Tensor, W: torch.Tensor, noise: torch.Tensor, users: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``dU/dR_k [B, K]`` and ``dU/d||W||^2 [B]`` (``None`` when ``U`` ignores the power),
-        so that ``dU/dW* = sum_k dU/dR_k dR_k/dW* + dU/d||W||^2 W``, held constant in the
-        second-order term. The sum rate's are the user mask. The min rate's are those of its
-        smooth surrogate ``-log sum_k exp(-t R_k) / t`` (``t = softmin``), ``softmax(-t R)``
-        over the active users: the subgradient (the weakest user's alone) zigzags between
-        users. Any other utility's come from autograd on the utility alone."""
+        so that ``dU/dW* = sum_k dU/dR_k dR_k/dW* + dU/d||W||^2 W``. The sum rate's are the
+        user mask. The min rate's are those of its smooth surrogate
+        ``-log sum_k exp(-t R_k) / t`` (``t = softmin``), ``softmax(-t R)`` over the active
+        users (the subgradient, the weakest user's alone, zigzags between users); training
+        differentiates through them, as they move fast with ``W``. Any other utility's come
+        from autograd on the utility alone and are held constant in the second-order term."""
         if self.config.utility == "sum_rate":
             return users.to(H.real.dtype), None
         if self.config.utility == "min_rate":
-            user_rates = rates(H, W.detach(), noise).masked_fill(~users, torch.inf)
+            user_rates = rates(H, W, noise).masked_fill(~users, torch.inf)
             return torch.softmax(-self.config.softmin * user_rates, dim=-1), None
         with torch.enable_grad():
             user_rates = rates(H, W.detach(), noise).requires_grad_()

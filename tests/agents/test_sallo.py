@@ -114,6 +114,28 @@ def test_the_refinement_is_heavy_ball_ascent_on_the_layers_output(torch_rng):
         )
 
 
+@pytest.mark.parametrize("name", ["sum_rate", "min_rate"])
+def test_the_training_gradient_through_the_steps_is_exact(name, torch_rng):
+    """Autograd through the gradient and refinement steps matches central differences (in
+    float64): the min rate's soft-min weights are differentiated, not held constant."""
+    net = model(utility=name, refine_steps=3).double().train()
+    H, power, noise = problems(torch_rng)
+    H, power, noise = H.to(torch.complex128), power.double(), noise.double()
+
+    def value() -> torch.Tensor:
+        return utility(name, rates(H, net(H, power, noise), noise)).sum()
+
+    (gradient,) = torch.autograd.grad(value(), net.refine_eta)
+    with torch.no_grad():
+        for index in [(0, 0), (0, 2), (1, 1)]:
+            net.refine_eta[index] += 1e-6
+            up = value()
+            net.refine_eta[index] -= 2e-6
+            down = value()
+            net.refine_eta[index] += 1e-6
+            assert float(gradient[index]) == pytest.approx(float(up - down) / 2e-6, rel=1e-4)
+
+
 def test_the_untrained_refinement_raises_the_sum_rate_at_high_snr(torch_rng):
     torch.manual_seed(0)
     plain = Sallo(SalloConfig(**SMALL)).eval()
