@@ -71,8 +71,8 @@ class TrainingConfig:
     init_from: str = ""
     """Fine-tuning: a trained checkpoint (path without suffix) whose weights start the run,
     passed through :func:`agents.bert4beam.adapt` for this run's N and utility (BERT4beam)
-    or :func:`agents.sallo.with_refinement` for its refinement (SALLO-M); empty: a fresh
-    initialisation."""
+    or :func:`agents.sallo.with_refinement` for its refinement and utility (SALLO-M);
+    empty: a fresh initialisation."""
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainingConfig:

@@ -62,8 +62,8 @@ is a field of :class:`SalloConfig`):
   0`` at initialisation) and a fixed ``momentum`` beta. They run only when the last layer
   does, and cost little beside a layer at large batches (no attention), but add to the
   batch-1 latency. A trained model gains one by fine-tuning (:func:`with_refinement`,
-  ``agents.training --init-from``, which can also change the utility); the shipped card scores it against the same layers
-  without one, and against the same fine-tuning without one.
+  ``agents.training --init-from``, which can also change the utility); the shipped card
+  scores the model against the same layers without a refinement and with an untrained one.
 * **Masks.** ``H`` is zeroed outside the active block; padded users and antennas are removed
   from the attention keys of their stream; ``C`` and ``W`` are re-zeroed there after every
   proposal and gradient step, so padded entries take no power and the active users' rates
@@ -99,8 +99,16 @@ STREAMS = ("both", "users", "antennas")
 SERVED = tuple(name for name in UTILITIES if name != "weighted_sum_rate")
 """The utilities a model can be built for: every one that needs no per-user weights."""
 
-GROWABLE = ("utility", "refine_steps", "momentum", "refine_step_size", "softmin", "second_order")
-"""The fields :func:`with_refinement` may change: none alters a weight's shape."""
+FINE_TUNABLE = (
+    "utility",
+    "refine_steps",
+    "momentum",
+    "refine_step_size",
+    "softmin",
+    "second_order",
+)
+"""The fields a fine-tuning start (:func:`with_refinement`) may change: none alters a
+weight's shape."""
 
 
 @dataclass(frozen=True)
@@ -456,17 +464,17 @@ class Sallo(nn.Module):
 
 def with_refinement(source: Sallo, config: SalloConfig) -> Sallo:
     """A model of ``config`` holding ``source``'s weights, where the two differ at most in
-    :data:`GROWABLE`: the start of fine-tuning a trained model with a refinement added (its
+    :data:`FINE_TUNABLE`: the start of fine-tuning a trained model with a refinement added (its
     step lengths start at their initialisation) or for another utility (the steps ascend
     it), or the same layers without their refinement. Raises ``ValueError`` for any other
     difference."""
-    same = replace(source.config, **{name: getattr(config, name) for name in GROWABLE})
+    same = replace(source.config, **{name: getattr(config, name) for name in FINE_TUNABLE})
     theirs = source.config.refine_steps
     resized = theirs and config.refine_steps not in (0, theirs)  # would leave eta undefined
     if same != config or resized:
         raise ValueError(
             f"a SALLO-M model {source.config} can only gain a refinement, keep its own "
-            f"{theirs} steps or lose them, and change {list(GROWABLE)}; not become {config}"
+            f"{theirs} steps or lose them, and change {list(FINE_TUNABLE)}; not become {config}"
         )
     model = Sallo(config)
     weights = source.state_dict()
