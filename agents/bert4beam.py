@@ -38,6 +38,7 @@ from dataclasses import asdict, dataclass, replace
 import torch
 from torch import nn
 
+from beamgym.checks import check_count, check_multiple
 from beamgym.downlink import project_power, transmit_power
 from beamgym.utilities import UTILITIES
 
@@ -64,11 +65,8 @@ class Bert4beamConfig:
         if self.utility not in UTILITIES:
             raise ValueError(f"utility must be one of {list(UTILITIES)}, got {self.utility!r}")
         for name in ("num_antennas", "hidden", "heads", "layers", "feedforward"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if self.hidden % self.heads:
-            raise ValueError(f"hidden ({self.hidden}) must be a multiple of heads ({self.heads})")
+            check_count(name, getattr(self, name))
+        check_multiple("hidden", self.hidden, "heads", self.heads)
 
     def to_dict(self) -> dict:
         return asdict(self)

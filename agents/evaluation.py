@@ -108,11 +108,12 @@ def evaluate(
         if k <= max_load * n
         for snr in snr_db
     ]
+    references = {name: agents.make(REFERENCES[name]) for name in utilities}
     rows = []
     for name, model, n, k, snr in cells:
         H = evaluation_channels(n, k, snr, channels, model)
         power = 10.0 ** (snr / 10.0)
-        reference_value = _mean_utility(name, agents.make(REFERENCES[name]), H, power)
+        reference_value = _mean_utility(name, references[name], H, power)
         model_value = _mean_utility(name, solver, H, power)
         row = {
             "utility": name,
@@ -136,7 +137,7 @@ def evaluate(
         "setting": f"{name}, K={H.shape[1]}, N={n}, 10 dB, batch 1 and 1000, "
         f"{torch.get_num_threads()} threads",
         "model": _timings(solver, H, 10.0, name),
-        REFERENCES[name]: _timings(agents.make(REFERENCES[name]), H, 10.0, name),
+        REFERENCES[name]: _timings(references[name], H, 10.0, name),
     }
     return {
         "references": {name: REFERENCES[name] for name in utilities},

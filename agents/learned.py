@@ -99,8 +99,15 @@ class LearnedSolver(Solver):
             config = TrainingConfig.from_dict(card["training"])
             utilities = config.utilities or (model.config.utility,)
             antennas = config.antennas or (model.config.num_antennas,)
-            sizes |= {(u, k, n) for u in utilities for k in config.users for n in antennas}
+            pairs = self._trained_pairs(config, antennas)
+            sizes |= {(u, k, n) for u in utilities for k, n in pairs}
         return sizes
+
+    def _trained_pairs(
+        self, config: TrainingConfig, antennas: tuple[int, ...]
+    ) -> tuple[tuple[int, int], ...]:
+        """The (K, N) a run drew: every training K with every N."""
+        return tuple((k, n) for k in config.users for n in antennas)
 
     def _solve(self, problem: Problem) -> torch.Tensor:
         fitting = [
@@ -190,13 +197,11 @@ class SalloSolver(LearnedSolver):
     pretrained start of the fine-tuned models) is not a variant."""
     handles_masks = True
 
-    def trained_on(self) -> set[tuple[str, int, int]]:
-        sizes = set()
-        for model, card in zip(self.variants, self.cards, strict=True):
-            config = TrainingConfig.from_dict(card["training"])
-            pairs = size_pairs(config.users, config.antennas, config.max_load)
-            sizes |= {(model.config.utility, k, n) for k, n in pairs}
-        return sizes
+    def _trained_pairs(
+        self, config: TrainingConfig, antennas: tuple[int, ...]
+    ) -> tuple[tuple[int, int], ...]:
+        """Only the pairs with ``K <= max_load N``: the run drew no others."""
+        return size_pairs(config.users, antennas, config.max_load)
 
     def _solve(self, problem: Problem) -> torch.Tensor:
         return self._solve_masked(problem, None, None)

@@ -89,7 +89,7 @@ from torch.nn import functional as F
 from agents.bert4beam import snr_feature
 from agents.linear import rzf_beamformer
 from beamgym.arrays import abs2
-from beamgym.checks import check_count, check_number
+from beamgym.checks import check_count, check_multiple, check_number
 from beamgym.downlink import project_power, rate_gradient, rates, transmit_power
 from beamgym.utilities import UTILITIES, utility
 
@@ -158,10 +158,7 @@ class SalloConfig:
         check_number("refine_step_size", self.refine_step_size, 1e-6, 10.0)
         check_number("momentum", self.momentum, 0.0, 1.0, closed=False)
         check_number("softmin", self.softmin, 1e-3, 1e3)
-        if self.model_dim % self.heads:
-            raise ValueError(
-                f"model_dim ({self.model_dim}) must be a multiple of heads ({self.heads})"
-            )
+        check_multiple("model_dim", self.model_dim, "heads", self.heads)
         if self.streams not in STREAMS:
             raise ValueError(f"streams must be one of {list(STREAMS)}, got {self.streams!r}")
 
@@ -385,41 +382,16 @@ class Sallo(nn.Module):
                 if self.config.lifted:
                     C = C_new * active
                 W = project_power(W_new * active.mT / scale, power, full_power=self.full_power)
-                for step in range(self.config.gradient_steps):
-                    log_eta = self.log_steps[layer, step] + self.snr_steps[layer, step] * snr
-                    eta = self.config.step_size * log_eta.exp()[:, None, None]
-                    direction = self._direction(H, W, power, noise, users, active, trained)
-                    W = project_power(W + eta * direction, power, full_power=self.full_power)
+                log_eta = self.log_steps[layer, :, None] + self.snr_steps[layer, :, None] * snr
+                W = self._ascend(H, W, power, noise, users, active, trained, log_eta)
             if not trained:
                 C, W = C.detach(), W.detach()
         if end == self.config.layers and self.config.refine_steps:
-            W = self._refine(H, W, power, noise, users, active, snr)
+            log_eta = self.refine_eta[0, :, None] + self.refine_eta[1, :, None] * snr
+            W = self._ascend(H, W, power, noise, users, active, True, log_eta, refine=True)
         return W
 
-    def _refine(
-        self,
-        H: torch.Tensor,
-        W: torch.Tensor,
-        power: torch.Tensor,
-        noise: torch.Tensor,
-        users: torch.Tensor,
-        active: torch.Tensor,
-        snr: torch.Tensor,
-    ) -> torch.Tensor:
-        """The refinement after the last layer: R heavy-ball projected ascent steps
-        ``v <- beta v + eta_r D(W)``, ``W <- Pi_P(W + v)`` from ``v = 0`` (Polyak's momentum
-        on :meth:`_direction`; ``eta_r = refine_step_size exp(a_r + b_r snr_db / 10)``,
-        learned, ``a = b = 0`` at initialisation)."""
-        velocity = torch.zeros_like(W)
-        for step in range(self.config.refine_steps):
-            log_eta = self.refine_eta[0, step] + self.refine_eta[1, step] * snr
-            eta = self.config.refine_step_size * log_eta.exp()[:, None, None]
-            direction = self._direction(H, W, power, noise, users, active, True)
-            velocity = self.config.momentum * velocity + eta * direction
-            W = project_power(W + velocity, power, full_power=self.full_power)
-        return W
-
-    def _direction(
+    def _ascend(
         self,
         H: torch.Tensor,
         W: torch.Tensor,
@@ -428,16 +400,32 @@ class Sallo(nn.Module):
         users: torch.Tensor,
         active: torch.Tensor,
         trained: bool,
+        log_eta: torch.Tensor,
+        refine: bool = False,
     ) -> torch.Tensor:
-        """The ascent direction ``D(W) = sqrt(P) G / ||G||_F``, ``G = dU/dW*`` (zero on
-        padded entries): a step ``eta D`` has length ``eta`` relative to ``||W||_F``."""
-        point = W if (trained and self.training and self.config.second_order) else W.detach()
-        rate_weights, power_weight = self._utility_slopes(H, point, noise, users)
-        gradient = rate_gradient(H, point, noise, rate_weights) * active.mT
-        if power_weight is not None:
-            gradient = gradient + power_weight[:, None, None] * point
-        norm = torch.linalg.vector_norm(gradient, dim=(-2, -1)).clamp_min(1e-12)
-        return gradient * (power.sqrt() / norm)[:, None, None]
+        """Projected ascent steps on the true ``U``, one per row of ``log_eta [T, B]``:
+        ``v <- beta v + eta D(W)``, ``W <- Pi_P(W + v)`` from ``v = 0``, with the direction
+        ``D(W) = sqrt(P) G / ||G||_F``, ``G = dU/dW*`` (zero on padded entries), so a step
+        has length ``eta`` relative to ``||W||_F``. A layer's steps are plain (``beta = 0``,
+        ``eta = step_size exp(log_eta)``); the refinement's are heavy-ball (Polyak's
+        momentum, ``beta = momentum``, ``eta = refine_step_size exp(log_eta)``)."""
+        config = self.config
+        base, momentum = (
+            (config.refine_step_size, config.momentum) if refine else (config.step_size, 0.0)
+        )
+        velocity = 0.0
+        for row in log_eta:
+            point = W if (trained and self.training and config.second_order) else W.detach()
+            rate_weights, power_weight = self._utility_slopes(H, point, noise, users)
+            gradient = rate_gradient(H, point, noise, rate_weights) * active.mT
+            if power_weight is not None:
+                gradient = gradient + power_weight[:, None, None] * point
+            norm = torch.linalg.vector_norm(gradient, dim=(-2, -1)).clamp_min(1e-12)
+            direction = gradient * (power.sqrt() / norm)[:, None, None]
+            step = (base * row.exp())[:, None, None] * direction
+            velocity = momentum * velocity + step if momentum else step
+            W = project_power(W + velocity, power, full_power=self.full_power)
+        return W
 
     def _utility_slopes(
         self, H: torch.Tensor, W: torch.Tensor, noise: torch.Tensor, users: torch.Tensor

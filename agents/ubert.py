@@ -70,6 +70,7 @@ from torch import nn
 
 from agents.bert4beam import adapt_power, snr_feature
 from agents.linear import regularized_directions
+from beamgym.checks import check_count, check_multiple
 from beamgym.layout import TASKS
 from beamgym.utilities import UTILITIES
 
@@ -102,14 +103,11 @@ class UbertConfig:
 
     def __post_init__(self) -> None:
         for name in ("hidden", "heads", "layers", "feedforward"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            check_count(name, getattr(self, name))
         for name in ("rzf_features", "power_head"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
-        if self.hidden % self.heads:
-            raise ValueError(f"hidden ({self.hidden}) must be a multiple of heads ({self.heads})")
+        check_multiple("hidden", self.hidden, "heads", self.heads)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -20,3 +20,9 @@ def check_count(name: str, value: object, minimum: int = 1) -> None:
     """``value`` must be an integer ``>= minimum`` (bools are rejected)."""
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def check_multiple(name: str, value: int, of_name: str, of: int) -> None:
+    """``value`` must be a multiple of ``of`` (an attention width of its number of heads)."""
+    if value % of:
+        raise ValueError(f"{name} ({value}) must be a multiple of {of_name} ({of})")
