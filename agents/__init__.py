@@ -6,8 +6,8 @@
 sum-rate ceiling.
 """
 
-from agents import energy, learned, linear, maxmin, rl, wmmse  # noqa: F401  (registers the solvers)
-from agents.dpc import DPCResult, dpc_capacity
+from agents import classical, learned, rl  # noqa: F401  (registers the solvers)
+from agents.classical import DPCResult, dpc_capacity
 from agents.problem import Problem
 from agents.registry import available, make, register
 from agents.solver import NotApplicable, Solver

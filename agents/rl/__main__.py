@@ -11,7 +11,7 @@ import json
 import shlex
 import sys
 
-from agents.rl import CHECKPOINTS, HYPERPARAMETERS, train
+from agents.rl.sb3 import CHECKPOINTS, HYPERPARAMETERS, train
 
 _IDS = {
     "sum_rate": "MISO-SumRate-v0",

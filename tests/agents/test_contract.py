@@ -5,8 +5,9 @@ import pytest
 import torch
 
 import agents
-from agents import rl, training
-from agents.checkpoint import TrainingConfig
+from agents import rl
+from agents.learned import training
+from agents.learned.checkpoint import TrainingConfig
 from beamgym.downlink import rates, transmit_power
 from beamgym.layout import TASKS
 

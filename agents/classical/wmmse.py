@@ -9,7 +9,7 @@ received power plus noise):
    = 1 + SINR_k``;
 2. transmitter: ``W = (A + (rho + mu) I)^{-1} H^H diag(a omega u^*)`` with
    ``A = H^H diag(a omega |u|^2) H`` and ``rho`` an optional ridge (0 for the sum rate;
-   the Dinkelbach energy-efficiency loop uses it, :mod:`agents.energy`);
+   the Dinkelbach energy-efficiency loop uses it, :mod:`agents.classical.energy`);
 3. ``mu >= 0`` is the power constraint's multiplier: ``mu = 0`` if that already meets the
    budget (with the pseudo-inverse when ``A`` is singular, ``K < N``), otherwise the root of
    ``P(mu) = sum_n phi_n / (lambda_n + rho + mu)^2 = P`` over the eigen-decomposition
@@ -33,7 +33,7 @@ from typing import ClassVar
 
 import torch
 
-from agents.linear import rzf_beamformer
+from agents.classical.linear import rzf_beamformer
 from agents.problem import Problem
 from agents.registry import register
 from agents.solver import Solver

@@ -1,6 +1,6 @@
 """Interrupting a training run part way, as Ctrl-C would."""
 
-from agents import training
+from agents.learned import training
 
 
 def interrupt_at_draw(monkeypatch, draw: int, drawer: str = "draw_problems") -> None:

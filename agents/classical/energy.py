@@ -23,10 +23,10 @@ from dataclasses import replace
 
 import torch
 
+from agents.classical.wmmse import initial_beamformer, run_wmmse
 from agents.problem import Problem
 from agents.registry import register
 from agents.solver import Solver
-from agents.wmmse import initial_beamformer, run_wmmse
 from beamgym.checks import check_count, check_number
 from beamgym.downlink import rates, transmit_power
 from beamgym.utilities import energy_efficiency

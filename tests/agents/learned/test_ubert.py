@@ -8,13 +8,13 @@ import pytest
 import torch
 
 import agents
-from agents import checkpoint, objective, training
-from agents.linear import regularized_directions
-from agents.ubert import DEFAULT_TASKS, Ubert, UbertConfig
+from agents.classical.linear import regularized_directions
+from agents.learned import checkpoint, objective, training
+from agents.learned.ubert import DEFAULT_TASKS, Ubert, UbertConfig
 from beamgym.downlink import project_power, transmit_power
 from beamgym.layout import TASKS
 from beamgym.utilities import UTILITIES
-from tests.agents.interruption import interrupt_at_draw
+from tests.agents.learned.interruption import interrupt_at_draw
 
 SMALL = {"hidden": 16, "heads": 2, "layers": 2, "feedforward": 32}
 
@@ -278,7 +278,7 @@ def test_cli_trains_ubert_and_rejects_the_single_task_flags(tmp_path, capsys):
 def test_torchrun_two_processes_share_the_random_task_of_each_step(tmp_path):
     out = tmp_path / "ddp"
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
-    command += ["--master-port", "29518", "-m", "agents.training", "--model", "ubert"]
+    command += ["--master-port", "29518", "-m", "agents.learned.training", "--model", "ubert"]
     command += ["--utilities", "sum_rate", "min_rate", "weighted_sum_rate", "--antennas", "3", "4"]
     command += ["--task-sampling", "random", "--users", "2", "3", "--steps", "4", "--hidden", "8"]
     command += ["--heads", "2", "--layers", "1", "--batch-size", "16", "--warmup", "2"]

@@ -1,9 +1,9 @@
 """A trained model on disk: the configuration that defines its run, and loading it.
 
-A checkpoint ``PATH`` is two files written by :mod:`agents.training`: ``PATH.pt``, the
+A checkpoint ``PATH`` is two files written by :mod:`agents.learned.training`: ``PATH.pt``, the
 weights only (read with ``weights_only=True``), and ``PATH.json``, its card: the
 :class:`TrainingConfig` (``training``), the command, wall time, devices, parameter count and,
-once evaluated (:mod:`agents.evaluation`), the evaluation. The model is rebuilt from the
+once evaluated (:mod:`agents.learned.evaluation`), the evaluation. The model is rebuilt from the
 configuration, so nothing in a checkpoint is executed.
 """
 
@@ -17,10 +17,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from agents.bert4beam import Bert4beam, Bert4beamConfig, adapt
-from agents.curriculum import Schedule, size_pairs
-from agents.sallo import Sallo, SalloConfig, with_refinement
-from agents.ubert import Ubert, UbertConfig
+from agents.learned.bert4beam import Bert4beam, Bert4beamConfig, adapt
+from agents.learned.curriculum import Schedule, size_pairs
+from agents.learned.sallo import Sallo, SalloConfig, with_refinement
+from agents.learned.ubert import Ubert, UbertConfig
 from beamgym.channels import CHANNELS
 from beamgym.utilities import UTILITIES
 
@@ -59,7 +59,7 @@ class TrainingConfig:
     task_sampling: str = "uniform"
     """``uniform`` (stratified shares of every batch) or ``random`` (one task per step)."""
     window: int = 0
-    """SALLO-M: the sliding window over layers (:mod:`agents.curriculum`); 0: all at once."""
+    """SALLO-M: the sliding window over layers (:mod:`agents.learned.curriculum`); 0: all at once."""
     stages: tuple[int, ...] = ()
     """SALLO-M: the curriculum, the largest ``max(K, N)`` of each stage; empty: none."""
     replay: float = 0.0
@@ -70,8 +70,8 @@ class TrainingConfig:
     """SALLO-M: the channel models drawn from, one per sample (default parameters)."""
     init_from: str = ""
     """Fine-tuning: a trained checkpoint (path without suffix) whose weights start the run,
-    passed through :func:`agents.bert4beam.adapt` for this run's N and utility (BERT4beam)
-    or :func:`agents.sallo.with_refinement` for its refinement and utility (SALLO-M);
+    passed through :func:`agents.learned.bert4beam.adapt` for this run's N and utility (BERT4beam)
+    or :func:`agents.learned.sallo.with_refinement` for its refinement and utility (SALLO-M);
     empty: a fresh initialisation."""
 
     @classmethod

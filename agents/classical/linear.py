@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import torch
 
+from agents.classical.waterfilling import water_filling
 from agents.problem import Problem
 from agents.registry import register
 from agents.solver import NotApplicable, Solver
-from agents.waterfilling import water_filling
 from beamgym.downlink import project_power
 
 

@@ -22,7 +22,7 @@ Decisions where the paper's text was not available (each listed as open in the d
   the norm, no gradient lowers the power, and a network initialised above the budget stays
   at full power (UBERT's one-minute trial: 0.19 of Dinkelbach at 20 dB against 0.82 with a
   learned power). So an energy-efficiency model has one more output, the fraction ``rho``
-  of the budget, pooled over the users' tokens, as UBERT (:mod:`agents.ubert`).
+  of the budget, pooled over the users' tokens, as UBERT (:mod:`agents.learned.ubert`).
 * **Varying K.** No positional encoding, so the model is permutation-equivariant over users
   and takes any K; padded users are excluded from attention by a key-padding mask and get
   zero beamformers.

@@ -44,7 +44,7 @@ Decisions where the paper's text was not available (``research/bert4beam.md`` §
   steps of batch 96, K in {2, 3, 4}, N = 4) it raised the ratio to the references at
   K = N = 4, 10 dB from 0.80 to 0.89 (sum rate vs WMMSE), 0.58 to 0.88 (max-min vs the
   optimum) and 0.65 to 0.72 (EE vs Dinkelbach, with ``power_head=False``).
-* **SNR, channel scale.** As BERT4beam (:mod:`agents.bert4beam`): ``snr_db / 10`` is a
+* **SNR, channel scale.** As BERT4beam (:mod:`agents.learned.bert4beam`): ``snr_db / 10`` is a
   feature, the channel enters unscaled.
 * **Power adapter.** Rate utilities use the whole budget (sphere). For energy efficiency,
   which may transmit less, the parameter-free ball projection ``Pi_P(sqrt(P) W)`` of
@@ -68,8 +68,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from agents.bert4beam import adapt_power, snr_feature
-from agents.linear import regularized_directions
+from agents.classical.linear import regularized_directions
+from agents.learned.bert4beam import adapt_power, snr_feature
 from beamgym.checks import check_count, check_multiple
 from beamgym.layout import TASKS
 from beamgym.utilities import UTILITIES

@@ -1,8 +1,8 @@
 """Evaluate a trained model against its references and write its model card.
 
-    python -m agents.evaluation agents/checkpoints/bert4beam-sum_rate-N8
-    python -m agents.evaluation agents/checkpoints/ubert --agent ubert --antennas 4 8 16
-    python -m agents.evaluation agents/checkpoints/bert4beam-min_rate-N8 \\
+    python -m agents.learned.evaluation agents/learned/checkpoints/bert4beam-sum_rate-N8
+    python -m agents.learned.evaluation agents/learned/checkpoints/ubert --agent ubert --antennas 4 8 16
+    python -m agents.learned.evaluation agents/learned/checkpoints/bert4beam-min_rate-N8 \\
         --baseline runs/bert4beam-min_rate-N8-scratch
 
 For every utility, channel model, N, K and SNR of the grid: ``--channels`` fresh channels
@@ -263,7 +263,7 @@ def model_card(path: Path, card: dict) -> str:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(
-        prog="python -m agents.evaluation", description=__doc__.split("\n\n")[0]
+        prog="python -m agents.learned.evaluation", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("checkpoint", help="checkpoint path without suffix")
     parser.add_argument("--agent", default="bert4beam", help="the registered learned agent")
@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> None:
         tuple(args.channel_models),
         args.max_load,
     )
-    evaluation["command"] = "python -m agents.evaluation " + shlex.join(argv)
+    evaluation["command"] = "python -m agents.learned.evaluation " + shlex.join(argv)
     card["evaluation"] = evaluation
     path.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
     text = model_card(path, card)

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 import agents
-from agents import checkpoint, objective, training
-from agents.bert4beam import Bert4beam, Bert4beamConfig, adapt
+from agents.learned import checkpoint, objective, training
+from agents.learned.bert4beam import Bert4beam, Bert4beamConfig, adapt
 from beamgym.downlink import transmit_power
-from tests.agents.interruption import interrupt_at_draw
+from tests.agents.learned.interruption import interrupt_at_draw
 
 SMALL = {"hidden": 16, "heads": 2, "layers": 2, "feedforward": 32}
 
@@ -137,7 +137,7 @@ def test_cli_rejects_bad_arguments(capsys):
 def test_torchrun_two_processes_on_gloo(tmp_path):
     out = tmp_path / "ddp"
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
-    command += ["--master-port", "29517", "-m", "agents.training", "--steps", "4"]
+    command += ["--master-port", "29517", "-m", "agents.learned.training", "--steps", "4"]
     command += ["--hidden", "16", "--heads", "2", "--layers", "1", "--feedforward", "32"]
     command += ["--num-antennas", "3", "--batch-size", "16", "--warmup", "2", "--out", str(out)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=240)
@@ -148,7 +148,7 @@ def test_torchrun_two_processes_on_gloo(tmp_path):
 
 
 def test_evaluation_writes_the_model_card_with_its_command(tmp_path, capsys):
-    from agents import evaluation
+    from agents.learned import evaluation
 
     out = tmp_path / "tiny"
     training.train(config(2), out, progress=False)
@@ -166,7 +166,7 @@ def test_evaluation_writes_the_model_card_with_its_command(tmp_path, capsys):
 
 
 def test_evaluation_scores_baselines_on_the_same_channels(tmp_path, capsys):
-    from agents import evaluation
+    from agents.learned import evaluation
 
     training.train(config(2), tmp_path / "tiny", progress=False)
     training.train(config(0), tmp_path / "untrained", progress=False)

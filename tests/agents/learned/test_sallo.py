@@ -8,12 +8,12 @@ import pytest
 import torch
 
 import agents
-from agents import checkpoint, curriculum, objective, training
-from agents.linear import rzf_beamformer
-from agents.sallo import SERVED, Sallo, SalloConfig, with_refinement
+from agents.classical.linear import rzf_beamformer
+from agents.learned import checkpoint, curriculum, objective, training
+from agents.learned.sallo import SERVED, Sallo, SalloConfig, with_refinement
 from beamgym.downlink import project_power, rates, transmit_power
 from beamgym.utilities import UTILITIES, utility
-from tests.agents.interruption import interrupt_at_draw
+from tests.agents.learned.interruption import interrupt_at_draw
 
 SMALL = {"size": 6, "layers": 2, "embed": 8, "model_dim": 16}
 SMALL |= {"heads": 2, "gradient_steps": 2}
@@ -348,7 +348,7 @@ def training_bert4beam() -> checkpoint.TrainingConfig:
 def test_torchrun_two_processes_on_gloo(tmp_path):
     out = tmp_path / "ddp"
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
-    command += ["--master-port", "29521", "-m", "agents.training", "--model", "sallo-m"]
+    command += ["--master-port", "29521", "-m", "agents.learned.training", "--model", "sallo-m"]
     command += ["--size", "3", "--layers", "2", "--embed", "8"]
     command += ["--model-dim", "8", "--heads", "2", "--gradient-steps", "1", "--window", "1"]
     command += ["--users", "2", "3", "--steps", "4", "--batch-size", "16", "--warmup", "2"]

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import agents
-from agents.waterfilling import water_filling
+from agents.classical.waterfilling import water_filling
 from beamgym.downlink import channel_gains, rates, transmit_power
 
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import agents
-from agents.evaluation import evaluation_channels
 from agents.learned import CHECKPOINTS
+from agents.learned.evaluation import evaluation_channels
 from beamgym.downlink import rates, transmit_power
 from beamgym.utilities import utility
 

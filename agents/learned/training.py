@@ -7,7 +7,7 @@ loss is ``-mean_b U(W_b) / U_ref,b``: the utility of the model's beamformers rel
 cheap reference on the same channel (:func:`reference_utility`, RZF-based, no gradient), so
 that every SNR and K weighs alike although their utilities differ tenfold.
 
-Multi-task models (UBERT, :mod:`agents.ubert`) train on several utilities at once
+Multi-task models (UBERT, :mod:`agents.learned.ubert`) train on several utilities at once
 (``--utilities``). Each task's loss is normalised by its own reference, as above, so the
 tasks' losses are all near -1 however different their units (bit/s/Hz, bit/s/Hz per unit
 power, log-rates), and the loss is the equal-weight mean of the per-task losses. Task
@@ -20,8 +20,8 @@ sampling (``--task-sampling``):
 
 The user weights of ``weighted_sum_rate`` are drawn i.i.d. uniform in (0, 1] per user.
 
-SALLO-M (:mod:`agents.sallo`) draws differently: every sample has its own (K, N) from the
-run's sliding-window and curriculum schedule (:mod:`agents.curriculum`), padded to the
+SALLO-M (:mod:`agents.learned.sallo`) draws differently: every sample has its own (K, N) from the
+run's sliding-window and curriculum schedule (:mod:`agents.learned.curriculum`), padded to the
 model's size with users and antennas at random positions, from the ``--channels`` models;
 the loss is its utility relative to RZF on the active block, at the window's last layer.
 
@@ -36,23 +36,23 @@ the settings, command, wall time and evaluation to ``OUT.json``.
 Data-parallel: under ``torchrun --nproc-per-node P`` each process draws its own share of the
 batch and gradients are averaged (``torch.distributed``, gloo on CPU, nccl on GPU).
 
-    python -m agents.training --model bert4beam --utility sum_rate --num-antennas 8 \\
-        --users 2 4 6 8 --snr-db 0 20 --steps 45000 --out agents/checkpoints/bert4beam-sum_rate-N8
-    python -m agents.training --init-from agents/checkpoints/bert4beam-sum_rate-N8 \\
-        --utility min_rate --steps 9000 --lr 5e-4 --out agents/checkpoints/bert4beam-min_rate-N8
-    python -m agents.training --model ubert --rzf-features \\
+    python -m agents.learned.training --model bert4beam --utility sum_rate --num-antennas 8 \\
+        --users 2 4 6 8 --snr-db 0 20 --steps 45000 --out agents/learned/checkpoints/bert4beam-sum_rate-N8
+    python -m agents.learned.training --init-from agents/learned/checkpoints/bert4beam-sum_rate-N8 \\
+        --utility min_rate --steps 9000 --lr 5e-4 --out agents/learned/checkpoints/bert4beam-min_rate-N8
+    python -m agents.learned.training --model ubert --rzf-features \\
         --utilities sum_rate min_rate energy_efficiency --users 2 3 4 5 6 7 8 --antennas 4 8 16 \\
-        --steps 50000 --batch-size 128 --lr 2e-3 --out agents/checkpoints/ubert
-    python -m agents.training --model sallo-m --window 3 --stages 8 12 16 --replay 0.25 \\
-        --channels rayleigh sparse --steps 20000 --batch-size 64 --out agents/checkpoints/sallo-m-base
-    python -m agents.training --model sallo-m --init-from agents/checkpoints/sallo-m-base \\
+        --steps 50000 --batch-size 128 --lr 2e-3 --out agents/learned/checkpoints/ubert
+    python -m agents.learned.training --model sallo-m --window 3 --stages 8 12 16 --replay 0.25 \\
+        --channels rayleigh sparse --steps 20000 --batch-size 64 --out agents/learned/checkpoints/sallo-m-base
+    python -m agents.learned.training --model sallo-m --init-from agents/learned/checkpoints/sallo-m-base \\
         --refine-steps 30 --channels rayleigh sparse --steps 6000 --batch-size 64 --lr 3e-4 \\
-        --out agents/checkpoints/sallo-m
+        --out agents/learned/checkpoints/sallo-m
 
 Fine-tuning (``--init-from``): the run starts from a trained BERT4beam passed through
-:func:`agents.bert4beam.adapt` for its N and utility (the paper's adaptation), or from a
+:func:`agents.learned.bert4beam.adapt` for its N and utility (the paper's adaptation), or from a
 trained SALLO-M given a refinement (``--refine-steps``) or another ``--utility``
-(:func:`agents.sallo.with_refinement`), keeping the checkpoint's architecture; all
+(:func:`agents.learned.sallo.with_refinement`), keeping the checkpoint's architecture; all
 parameters train.
 """
 
@@ -73,12 +73,12 @@ import torch.distributed as dist
 from torch import nn
 
 import beamgym
-from agents.bert4beam import count_parameters
-from agents.checkpoint import MODELS, TASK_SAMPLING, TrainingConfig, load
-from agents.curriculum import Schedule, draw_padded_problems
-from agents.objective import relative_utility
-from agents.sallo import STREAMS
-from agents.ubert import DEFAULT_TASKS
+from agents.learned.bert4beam import count_parameters
+from agents.learned.checkpoint import MODELS, TASK_SAMPLING, TrainingConfig, load
+from agents.learned.curriculum import Schedule, draw_padded_problems
+from agents.learned.objective import relative_utility
+from agents.learned.sallo import STREAMS
+from agents.learned.ubert import DEFAULT_TASKS
 from beamgym.layout import TASKS
 
 DEFAULT_ANTENNAS = (4, 8, 16)
@@ -207,7 +207,7 @@ def _padded_loss(
     step: int,
 ) -> torch.Tensor:
     """SALLO-M's loss at ``step``: minus the relative utility of the window's last layer on a
-    padded batch of the step's curriculum sizes (:mod:`agents.curriculum`)."""
+    padded batch of the step's curriculum sizes (:mod:`agents.learned.curriculum`)."""
     model = _unwrapped(trained)
     users, antennas = schedule.draw_sizes(generator, batch, step)
     H, power, noise, user_mask, antenna_mask = draw_padded_problems(
@@ -386,7 +386,7 @@ FLAGS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m agents.training", description=__doc__.split("\n\n")[0]
+        prog="python -m agents.learned.training", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--model", default="bert4beam", choices=sorted(MODELS))
     single = parser.add_argument_group("bert4beam (one utility, one N)")
@@ -418,7 +418,7 @@ def _parser() -> argparse.ArgumentParser:
         "--rzf-features",
         action="store_true",
         default=None,
-        help="tokens also carry the RZF beamformer's entries (agents.ubert)",
+        help="tokens also carry the RZF beamformer's entries (agents.learned.ubert)",
     )
     multi.add_argument(
         "--no-power-head",
@@ -527,7 +527,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(str(error))
     if device.type == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: torch sees no CUDA device here")
-    command = "python -m agents.training " + shlex.join(argv)
+    command = "python -m agents.learned.training " + shlex.join(argv)
     try:
         train(
             config,

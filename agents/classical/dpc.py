@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import torch
 
+from agents.classical.waterfilling import water_filling
 from agents.problem import make_problem
-from agents.waterfilling import water_filling
 from beamgym.arrays import abs2
 
 PLAIN_ITERATIONS = 5

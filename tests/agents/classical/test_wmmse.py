@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import agents
-from agents.wmmse import WMMSEResult
+from agents.classical.wmmse import WMMSEResult
 from beamgym.downlink import rates, transmit_power
 from beamgym.utilities import proportional_fair
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 import beamgym
-from agents.linear import rzf_beamformer
+from agents.classical.linear import rzf_beamformer
 from beamgym.downlink import rates
 from beamgym.utilities import utility
 

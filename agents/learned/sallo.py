@@ -62,7 +62,7 @@ is a field of :class:`SalloConfig`):
   0`` at initialisation) and a fixed ``momentum`` beta. They run only when the last layer
   does, and cost little beside a layer at large batches (no attention), but add to the
   batch-1 latency. A trained model gains one by fine-tuning (:func:`with_refinement`,
-  ``agents.training --init-from``, which can also change the utility); the shipped card
+  ``agents.learned.training --init-from``, which can also change the utility); the shipped card
   scores the model against the same layers without a refinement and with an untrained one.
 * **Masks.** ``H`` is zeroed outside the active block; padded users and antennas are removed
   from the attention keys of their stream; ``C`` and ``W`` are re-zeroed there after every
@@ -86,8 +86,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from agents.bert4beam import snr_feature
-from agents.linear import rzf_beamformer
+from agents.classical.linear import rzf_beamformer
+from agents.learned.bert4beam import snr_feature
 from beamgym.arrays import abs2
 from beamgym.checks import check_count, check_multiple, check_number
 from beamgym.downlink import project_power, rate_gradient, rates, transmit_power
@@ -300,7 +300,7 @@ class Sallo(nn.Module):
     """The SALLO-M model (module docstring); ``forward`` returns feasible ``W [B, N, K]``."""
 
     padded = True
-    """Trained on batches padded to ``size x size`` (:mod:`agents.curriculum`)."""
+    """Trained on batches padded to ``size x size`` (:mod:`agents.learned.curriculum`)."""
 
     def __init__(self, config: SalloConfig) -> None:
         super().__init__()

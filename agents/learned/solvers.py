@@ -1,7 +1,7 @@
 """Trained models as solvers: ``agents.make("bert4beam").solve(H, power=P)``,
 ``agents.make("ubert").solve(H, power=P, utility="min_rate")``.
 
-A :class:`LearnedSolver` loads a checkpoint written by :mod:`agents.training` (``PATH.pt``
+A :class:`LearnedSolver` loads a checkpoint written by :mod:`agents.learned.training` (``PATH.pt``
 holds only weights, read with ``weights_only=True``; ``PATH.json`` the configuration and
 model card) and runs the model in float32 on ``H``'s device.
 
@@ -34,8 +34,8 @@ from pathlib import Path
 
 import torch
 
-from agents.checkpoint import TrainingConfig, load
-from agents.curriculum import size_pairs
+from agents.learned.checkpoint import TrainingConfig, load
+from agents.learned.curriculum import size_pairs
 from agents.problem import Problem
 from agents.registry import register
 from agents.solver import NotApplicable, Solver
@@ -144,7 +144,7 @@ def shipped() -> dict[str, bool]:
 
 @register
 class Bert4beamSolver(LearnedSolver):
-    """BERT4beam (:mod:`agents.bert4beam`); default: every shipped model (module docstring),
+    """BERT4beam (:mod:`agents.learned.bert4beam`); default: every shipped model (module docstring),
     led by the pretrained sum-rate model at N = 8."""
 
     name = "bert4beam"
@@ -154,7 +154,7 @@ class Bert4beamSolver(LearnedSolver):
 
 @register
 class UbertSolver(LearnedSolver):
-    """UBERT (:mod:`agents.ubert`), one model for every utility it was trained on, any K and N;
+    """UBERT (:mod:`agents.learned.ubert`), one model for every utility it was trained on, any K and N;
     default: the shipped checkpoint ``ubert``."""
 
     name = "ubert"
@@ -186,7 +186,7 @@ class UbertSolver(LearnedSolver):
 
 @register
 class SalloSolver(LearnedSolver):
-    """SALLO-M (:mod:`agents.sallo`), one model per utility for any K and N up to its padded
+    """SALLO-M (:mod:`agents.learned.sallo`), one model per utility for any K and N up to its padded
     size; default: the shipped ``sallo-m`` (sum rate) and its fine-tuned variants
     ``sallo-m-<utility>``, each problem answered by the model of its utility."""
 

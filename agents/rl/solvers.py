@@ -1,0 +1,103 @@
+"""The RL baselines as solvers: ``agents.make("ppo")`` picks, per problem, a trained
+stable-baselines3 policy (:mod:`agents.rl.sb3`) whose environment poses it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+
+from agents.adapters import PolicySolver
+from agents.problem import Problem
+from agents.registry import register
+from agents.rl.sb3 import CHECKPOINTS, load, make_env, read_metadata
+from agents.solver import NotApplicable, Solver
+from beamgym.layout import TASKS
+
+
+class RLAgent(Solver):
+    """A trained SB3 baseline as a solver; subclasses fix the algorithm.
+
+    Padded batches are grouped by mask pattern like every solver's, and each group is padded
+    again the way the environment pads (inactive users and antennas last).
+
+    Args:
+        checkpoint: the checkpoint to use for every problem, or a folder to pick from: per
+            problem, the folder's checkpoint of this algorithm (``ALGO-*.json``) whose
+            environment poses it (same utility; K and N in its ranges). Default: the shipped
+            ones, :data:`CHECKPOINTS`.
+    """
+
+    utilities = TASKS
+    config_keys = ("checkpoint",)
+
+    def __init__(self, checkpoint: str | None = None, dtype: str = "float32") -> None:
+        super().__init__(dtype)
+        self.checkpoint = checkpoint
+        folder = CHECKPOINTS if checkpoint is None else Path(checkpoint)
+        if folder.is_dir():
+            paths = [path.with_suffix("") for path in sorted(folder.glob(f"{self.name}-*.json"))]
+        else:
+            paths = [folder]
+        self._scenarios = {path: make_env(read_metadata(path)).unwrapped.scenario for path in paths}
+        self._solvers: dict[Path, PolicySolver] = {}
+
+    def _match(self, utility: str, num_users: int, num_antennas: int) -> Path | None:
+        """The checkpoint posing this problem; the narrowest environment wins a tie."""
+        fits = [
+            (
+                scenario.users[1] - scenario.users[0],
+                scenario.antennas[1] - scenario.antennas[0],
+                len(scenario.utilities),
+                str(path),
+            )
+            for path, scenario in self._scenarios.items()
+            if utility in scenario.utilities
+            and scenario.users[0] <= num_users <= scenario.users[1]
+            and scenario.antennas[0] <= num_antennas <= scenario.antennas[1]
+        ]
+        return Path(min(fits)[-1]) if fits else None
+
+    def supports(self, utility: str, num_users: int, num_antennas: int) -> bool:
+        """Whether a checkpoint serves this utility at K users and N antennas."""
+        return self._match(utility, num_users, num_antennas) is not None
+
+    def parameters(self) -> Iterator[torch.nn.Parameter]:
+        """The weights of the policies this agent has loaded (those its problems needed)."""
+        for solver in self._solvers.values():
+            yield from solver.policy.policy.parameters()
+
+    def _solve(self, problem: Problem) -> torch.Tensor:
+        path = self._match(problem.utility, problem.num_users, problem.num_antennas)
+        if path is None:
+            raise NotApplicable(
+                f"no {self.name} checkpoint serves utility={problem.utility!r} at "
+                f"K={problem.num_users}, N={problem.num_antennas}; train one with "
+                "`python -m agents.rl train` (see agents/rl.py)"
+            )
+        if path not in self._solvers:
+            model, checkpoint = load(path)
+            self._solvers[path] = PolicySolver(model, make_env(checkpoint), self.name)
+        return self._solvers[path]._solve(problem)
+
+
+@register
+class PPOAgent(RLAgent):
+    """Proximal policy optimisation (Schulman et al. 2017), SB3; see :mod:`agents.rl`."""
+
+    name = "ppo"
+
+
+@register
+class SACAgent(RLAgent):
+    """Soft actor-critic (Haarnoja et al. 2018), SB3; see :mod:`agents.rl`."""
+
+    name = "sac"
+
+
+@register
+class TD3Agent(RLAgent):
+    """Twin delayed DDPG (Fujimoto et al. 2018), SB3; see :mod:`agents.rl`."""
+
+    name = "td3"
