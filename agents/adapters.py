@@ -99,21 +99,14 @@ class PolicySolver(Solver):
         super().__init__("float32")
         self.policy, self.label = policy, name
         self.layout, self.scenario = _configuration(env)
-
-    @property
-    def utilities(self) -> tuple[str, ...]:  # type: ignore[override]
-        return tuple(self.scenario.utilities)
+        self.utilities = tuple(self.scenario.utilities)
 
     def config(self) -> dict:
         return {"name": self.label}
 
     def _solve(self, problem: Problem) -> torch.Tensor:
-        return self._solve_masked(problem, None, None)
-
-    def _solve_masked(
-        self, problem: Problem, users: torch.Tensor | None, antennas: torch.Tensor | None
-    ) -> torch.Tensor:
         batch, num_users, num_antennas = problem.H.shape
+        users, antennas = problem.user_mask, problem.antenna_mask
         k_max, n_max = self.layout.max_users, self.layout.max_antennas
         if num_users > k_max or num_antennas > n_max:
             raise NotApplicable(

@@ -2,8 +2,10 @@
 
 Every solver receives a :class:`Problem` whose tensors share one device and one real
 precision, so that algorithms never re-check their input. Conventions are beamgym's
-(``DESIGN.md``): ``H`` complex ``[B, K, N]`` (row k = user k's channel), beamformers
+(:mod:`beamgym.downlink`): ``H`` complex ``[B, K, N]`` (row k = user k's channel), beamformers
 ``W`` complex ``[B, N, K]``, ``||W||_F^2 <= P``, noise power ``sigma2``, linear units.
+Padded batches carry their masks: ``user_mask [B, K]`` and ``antenna_mask [B, N]`` (bool, or
+``None`` when every entry is active).
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ class Problem:
         weights: user weights ``[B, K]``, >= 0 (ones unless given).
         utility: the utility to optimise (a name in :data:`beamgym.UTILITIES`).
         amplifier_efficiency, circuit_power: the energy-efficiency power model.
+        user_mask, antenna_mask: bool ``[B, K]`` / ``[B, N]``, the active users and antennas of
+            a padded batch (``None``: all active). Masked entries of ``H`` and ``weights`` may
+            hold anything finite.
     """
 
     H: torch.Tensor
@@ -37,6 +42,8 @@ class Problem:
     utility: str
     amplifier_efficiency: float = DEFAULT_AMPLIFIER_EFFICIENCY
     circuit_power: float = DEFAULT_CIRCUIT_POWER
+    user_mask: torch.Tensor | None = None
+    antenna_mask: torch.Tensor | None = None
 
     @property
     def batch_size(self) -> int:
@@ -50,20 +57,31 @@ class Problem:
     def num_antennas(self) -> int:
         return self.H.shape[2]
 
+    @property
+    def padded(self) -> bool:
+        """Whether the batch carries masks."""
+        return self.user_mask is not None or self.antenna_mask is not None
+
     def select(
         self,
         index: torch.Tensor,
         users: torch.Tensor | slice = slice(None),
         antennas: torch.Tensor | slice = slice(None),
     ) -> Problem:
-        """The sub-problem of samples ``index``, restricted to the given users and antennas."""
-        H = self.H[index][:, users][:, :, antennas]
+        """The sub-problem of samples ``index``, restricted to the given users and antennas
+        (the masks are restricted alike)."""
+
+        def mask(value: torch.Tensor | None, kept: torch.Tensor | slice) -> torch.Tensor | None:
+            return None if value is None else value[index][:, kept]
+
         return replace(
             self,
-            H=H,
+            H=self.H[index][:, users][:, :, antennas],
             power=self.power[index],
             noise_power=self.noise_power[index],
             weights=self.weights[index][:, users],
+            user_mask=mask(self.user_mask, users),
+            antenna_mask=mask(self.antenna_mask, antennas),
         )
 
     def to(self, dtype: torch.dtype) -> Problem:
@@ -91,8 +109,8 @@ def _per_sample(name: str, value: object, batch: int, like: torch.Tensor) -> tor
     return tensor
 
 
-def _mask(name: str, value: object, shape: tuple[int, int], device: torch.device) -> torch.Tensor:
-    tensor = torch.as_tensor(value, device=device)
+def _mask(name: str, value: object, shape: tuple[int, int], like: torch.Tensor) -> torch.Tensor:
+    tensor = torch.as_tensor(value, device=like.device)
     if tensor.shape != shape:
         raise ValueError(f"{name} must have shape {shape}, got {tuple(tensor.shape)}")
     if not bool(torch.all((tensor == 0) | (tensor == 1))):
@@ -113,8 +131,8 @@ def make_problem(
     antenna_mask: object = None,
     amplifier_efficiency: float = DEFAULT_AMPLIFIER_EFFICIENCY,
     circuit_power: float = DEFAULT_CIRCUIT_POWER,
-) -> tuple[Problem, torch.Tensor | None, torch.Tensor | None]:
-    """Validate ``solve``'s arguments; returns the problem and the bool masks (or ``None``).
+) -> Problem:
+    """Validate ``solve``'s arguments into a :class:`Problem` (masks as bool, or ``None``).
 
     ``H`` must be a complex ``[B, K, N]`` tensor or array with finite entries; masked entries
     of ``H`` and ``weights`` are ignored (they may hold anything finite).
@@ -153,7 +171,7 @@ def make_problem(
         if not bool(torch.all(torch.isfinite(weight_tensor) & (weight_tensor >= 0))):
             raise ValueError("weights must be finite and >= 0")
         weight_tensor = weight_tensor.expand(batch, users)
-    problem = Problem(
+    return Problem(
         H=H,
         power=_per_sample("power", power, batch, H),
         noise_power=_per_sample("noise_power", noise_power, batch, H),
@@ -161,13 +179,10 @@ def make_problem(
         utility=utility,
         amplifier_efficiency=float(amplifier_efficiency),
         circuit_power=float(circuit_power),
+        user_mask=None if user_mask is None else _mask("user_mask", user_mask, (batch, users), H),
+        antenna_mask=(
+            None
+            if antenna_mask is None
+            else _mask("antenna_mask", antenna_mask, (batch, antennas), H)
+        ),
     )
-    users_active = (
-        None if user_mask is None else _mask("user_mask", user_mask, (batch, users), H.device)
-    )
-    antennas_active = (
-        None
-        if antenna_mask is None
-        else _mask("antenna_mask", antenna_mask, (batch, antennas), H.device)
-    )
-    return problem, users_active, antennas_active

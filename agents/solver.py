@@ -5,18 +5,20 @@ A solver maps a batch of channels and task parameters to feasible beamformers::
     W = agents.make("wmmse").solve(H, power=P)      # H complex [B, K, N] -> W complex [B, N, K]
 
 :meth:`Solver.solve` validates the input (:func:`agents.problem.make_problem`), handles padded
-batches, and guarantees the output contract; subclasses implement :meth:`Solver._solve` on a
-dense, validated :class:`~agents.problem.Problem`.
+batches, and guarantees the output contract; subclasses implement the one hook
+:meth:`Solver._solve` on a validated :class:`~agents.problem.Problem`.
 
 Padded batches: ``user_mask [B, K]`` and ``antenna_mask [B, N]`` (0/1 or bool) mark the
-active users and antennas of each sample. Unless a solver handles masks itself
-(``handles_masks``), the samples are grouped by mask pattern and each group is solved as a
-dense problem of its active size, so a padded sample gets exactly the beamformer it would get
-alone; inactive rows and columns of ``W`` are zero.
+active users and antennas of each sample, and travel in the problem. A solver that reads
+them (``handles_masks``, the learned models) gets the padded problem; for any other the
+samples are grouped by mask pattern and each group is solved as a dense problem of its
+active size, so a padded sample gets exactly the beamformer it would get alone. Either way
+inactive rows and columns of ``W`` are zero.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -40,11 +42,15 @@ class Solver:
 
     Class attributes:
         name: registry name.
-        utilities: the utilities the solver optimises; ``None`` for utility-agnostic
-            closed forms. The first entry is the default of ``solve(utility=...)``.
-        handles_masks: the solver reads masks itself (learned models) instead of the
-            per-pattern grouping described in the module docstring.
+        handles_masks: ``_solve`` reads the problem's masks itself (learned models) instead
+            of getting dense groups (module docstring).
         config_keys: the attributes that, with ``dtype``, make up :meth:`config`.
+
+    Attributes:
+        utilities: the utilities the solver optimises (a class attribute, or set in
+            ``__init__`` by solvers whose checkpoints decide it); ``None`` for
+            utility-agnostic closed forms. The first entry is the default of
+            ``solve(utility=...)``.
 
     Args:
         dtype: real precision of the computation, ``"float64"`` (default) or ``"float32"``;
@@ -52,7 +58,7 @@ class Solver:
     """
 
     name: ClassVar[str] = ""
-    utilities: ClassVar[tuple[str, ...] | None] = None
+    utilities: tuple[str, ...] | None = None
     handles_masks: ClassVar[bool] = False
     config_keys: ClassVar[tuple[str, ...]] = ()
 
@@ -94,8 +100,7 @@ class Solver:
             complex ``[B, N, K]`` of ``H``'s type, dtype and device, with
             ``||W||_F^2 <= P`` per sample and zeros on inactive users and antennas.
         """
-        utility = self._utility(utility)
-        problem, users, antennas = make_problem(
+        problem = self.problem(
             H,
             power,
             noise_power,
@@ -107,17 +112,28 @@ class Solver:
             circuit_power=circuit_power,
         )
         output_dtype, budget = problem.H.dtype, problem.power
-        problem = problem.to(_PRECISIONS[self.dtype])
-        if users is None and antennas is None:
-            W = self._solve(problem)
-        elif self.handles_masks:
-            W = self._solve_masked(problem, users, antennas)
+        problem = problem.to(self.precision)
+        if problem.padded and not self.handles_masks:
+            W = self._solve_by_pattern(problem)
         else:
-            W = self._solve_by_pattern(problem, users, antennas)
+            W = self._solve(problem)
         W = project_power(W.to(output_dtype), budget)  # in the output precision: exact there
         if not bool(torch.isfinite(torch.view_as_real(W)).all()):
             raise RuntimeError(f"solver {self.name!r} produced a non-finite beamformer")
         return W.numpy() if isinstance(H, np.ndarray) else W
+
+    def problem(
+        self, H: torch.Tensor | np.ndarray, power: Any, noise_power: Any = 1.0, **kwargs: Any
+    ) -> Problem:
+        """The validated :class:`Problem` of :meth:`solve`'s arguments (in ``H``'s precision,
+        with the solver's default utility); raises ``ValueError`` naming a bad argument."""
+        kwargs["utility"] = self._utility(kwargs.get("utility"))
+        return make_problem(H, power, noise_power, **kwargs)
+
+    @property
+    def precision(self) -> torch.dtype:
+        """The real dtype the solver computes in (``dtype``)."""
+        return _PRECISIONS[self.dtype]
 
     def _utility(self, utility: str | None) -> str:
         if utility is None:
@@ -128,35 +144,31 @@ class Solver:
             )
         return utility
 
-    def _solve_by_pattern(
-        self, problem: Problem, users: torch.Tensor | None, antennas: torch.Tensor | None
-    ) -> torch.Tensor:
+    def _solve_by_pattern(self, problem: Problem) -> torch.Tensor:
+        """Solve each mask pattern of a padded batch as a dense problem of its active size."""
         batch, num_users, num_antennas = problem.H.shape
         device = problem.H.device
+        users, antennas = problem.user_mask, problem.antenna_mask
         if users is None:
             users = torch.ones(batch, num_users, dtype=torch.bool, device=device)
         if antennas is None:
             antennas = torch.ones(batch, num_antennas, dtype=torch.bool, device=device)
+        dense = replace(problem, user_mask=None, antenna_mask=None)
         patterns, group = torch.unique(torch.cat([users, antennas], 1), dim=0, return_inverse=True)
         W = problem.H.new_zeros(batch, num_antennas, num_users)
         for g, pattern in enumerate(patterns):
             index = torch.nonzero(group == g)[:, 0]
             active_users = torch.nonzero(pattern[:num_users])[:, 0]
             active_antennas = torch.nonzero(pattern[num_users:])[:, 0]
-            part = self._solve(problem.select(index, active_users, active_antennas))
+            part = self._solve(dense.select(index, active_users, active_antennas))
             W[index[:, None, None], active_antennas[None, :, None], active_users[None, None, :]] = (
                 part.to(W.dtype)
             )
         return W
 
     def _solve(self, problem: Problem) -> torch.Tensor:
-        """Beamformers ``[B, N, K]`` for a dense problem; feasible up to rounding."""
-        raise NotImplementedError
-
-    def _solve_masked(
-        self, problem: Problem, users: torch.Tensor | None, antennas: torch.Tensor | None
-    ) -> torch.Tensor:
-        """Solvers with ``handles_masks`` solve padded batches here."""
+        """Beamformers ``[B, N, K]`` for a problem in the solver's precision, feasible up to
+        rounding; dense unless ``handles_masks``."""
         raise NotImplementedError
 
     def __repr__(self) -> str:

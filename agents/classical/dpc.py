@@ -87,7 +87,7 @@ def dpc_capacity(
     Returns:
         :class:`DPCResult` (float64). At K = 1 the capacity is ``log2(1 + P ||h||^2 / sigma2)``.
     """
-    problem, _, _ = make_problem(H, power, noise_power, utility="sum_rate")
+    problem = make_problem(H, power, noise_power, utility="sum_rate")
     problem = problem.to(torch.float64)
     H, P, noise = problem.H, problem.power, problem.noise_power
     batch, users = problem.batch_size, problem.num_users

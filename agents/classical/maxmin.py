@@ -19,6 +19,8 @@ fixed point needs more iterations, up to ~170 measured).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from agents.problem import Problem
@@ -39,12 +41,27 @@ def _uplink(
     return receivers, c
 
 
+@dataclass
+class MaxMinResult:
+    """The output of :meth:`MaxMin.run`.
+
+    Attributes:
+        W: complex ``[B, N, K]``.
+        level: the balanced SINR level ``gamma* [B]``: ``SINR_k = gamma* b_k`` for every user.
+        iterations: fixed-point iterations each sample ran ``[B]``.
+    """
+
+    W: torch.Tensor
+    level: torch.Tensor
+    iterations: torch.Tensor
+
+
 @register
 class MaxMin(Solver):
     """Exact max-min (weighted) SINR beamforming: every user gets ``SINR_k = gamma* b_k``.
 
     ``weights`` passed to ``solve`` are the SINR targets' shape ``b`` (default ones). Uses
-    the full power. ``diagnostics`` holds ``(gamma [B], iterations [B])`` of the last call.
+    the full power. :meth:`run` returns the level ``gamma*`` and the iterations too.
 
     Args:
         tolerance: stop when ``max_k |dq_k| < tolerance * P``.
@@ -64,9 +81,18 @@ class MaxMin(Solver):
             raise ValueError(f"tolerance must be a number in (0, 1), got {tolerance!r}")
         check_count("max_iterations", max_iterations)
         self.tolerance, self.max_iterations = float(tolerance), max_iterations
-        self.diagnostics: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def run(
+        self, H: torch.Tensor, power: object, noise_power: object = 1.0, *, weights: object = None
+    ) -> MaxMinResult:
+        """The whole :class:`MaxMinResult` of ``solve(H, power, noise_power, weights=weights)``
+        on a dense batch (torch ``H [B, K, N]``), in the solver's precision."""
+        return self._run(self.problem(H, power, noise_power, weights=weights).to(self.precision))
 
     def _solve(self, problem: Problem) -> torch.Tensor:
+        return self._run(problem).W
+
+    def _run(self, problem: Problem) -> MaxMinResult:
         H, P, noise = problem.H, problem.power, problem.noise_power
         targets = problem.weights.clamp_min(torch.finfo(P.dtype).tiny)
         batch, users = problem.batch_size, problem.num_users
@@ -92,5 +118,4 @@ class MaxMin(Solver):
         system = diagonal - level * (gains - diagonal)
         rhs = (gamma[:, None] * targets * noise[:, None]).to(H.dtype)
         powers = torch.linalg.solve(system.to(H.dtype), rhs).real.clamp_min(0.0)
-        self.diagnostics = (gamma, iterations)
-        return directions * torch.sqrt(powers)[:, None, :]
+        return MaxMinResult(directions * torch.sqrt(powers)[:, None, :], gamma, iterations)

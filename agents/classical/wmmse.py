@@ -251,15 +251,14 @@ class WMMSE(Solver):
     """Single-run WMMSE for the (weighted) sum rate: the practical reference.
 
     Defaults: RZF start, at most 300 iterations, stop when the weighted sum rate changes by
-    less than 1e-5 bit/s/Hz, float64. ``diagnostics`` holds the :class:`WMMSEResult` of the
-    last ``solve`` (iterations used, converged flags, and the objective history when
-    ``record_history=True``); for padded batches it is the last mask group's.
+    less than 1e-5 bit/s/Hz, float64. :meth:`run` returns the whole :class:`WMMSEResult`
+    (iterations used, converged flags, and on request the objective history) instead of
+    the beamformers alone.
 
     Args:
         init: ``"rzf"``, ``"mrt"`` or ``"random"``.
         max_iterations, tolerance: the iteration budget and stopping rule.
         seed: seed of the random start.
-        record_history: keep the objective of every iteration in ``diagnostics``.
         dtype: ``"float64"`` or ``"float32"``.
     """
 
@@ -274,7 +273,6 @@ class WMMSE(Solver):
         max_iterations: int = 300,
         tolerance: float = 1e-5,
         seed: int = 0,
-        record_history: bool = False,
         dtype: str = "float64",
     ) -> None:
         super().__init__(dtype)
@@ -282,21 +280,36 @@ class WMMSE(Solver):
             raise ValueError(f"init must be one of {list(INITS)}, got {init!r}")
         _check_budget(max_iterations, tolerance)
         self.init, self.max_iterations, self.tolerance = init, max_iterations, float(tolerance)
-        self.seed, self.record_history = seed, record_history
-        self.diagnostics: WMMSEResult | None = None
+        self.seed = seed
 
-    def _solve(self, problem: Problem) -> torch.Tensor:
+    def run(
+        self,
+        H: torch.Tensor,
+        power: object,
+        noise_power: object = 1.0,
+        *,
+        weights: object = None,
+        record_history: bool = False,
+    ) -> WMMSEResult:
+        """The whole :class:`WMMSEResult` of ``solve(H, power, noise_power, weights=weights)``
+        on a dense batch (torch ``H [B, K, N]``), in the solver's precision; with
+        ``record_history`` the objective of every iteration too."""
+        problem = self.problem(H, power, noise_power, weights=weights).to(self.precision)
+        return self._run(problem, record_history)
+
+    def _run(self, problem: Problem, record_history: bool = False) -> WMMSEResult:
         generator = torch.Generator(problem.H.device).manual_seed(self.seed)
-        W = initial_beamformer(problem, self.init, generator)
-        self.diagnostics = run_wmmse(
+        return run_wmmse(
             problem,
-            W,
+            initial_beamformer(problem, self.init, generator),
             max_iterations=self.max_iterations,
             tolerance=self.tolerance,
             weight_rule=self.weight_rule,
-            record_history=self.record_history,
+            record_history=record_history,
         )
-        return self.diagnostics.W
+
+    def _solve(self, problem: Problem) -> torch.Tensor:
+        return self._run(problem).W
 
 
 @register

@@ -71,6 +71,11 @@ class LearnedSolver(Solver):
                     model, card = load(path.with_suffix(""))
                     self.variants.append(model)
                     self.cards.append(card)
+        served = [
+            TrainingConfig.from_dict(card["training"]).utilities or [model.config.utility]
+            for model, card in zip(self.variants, self.cards, strict=True)
+        ]  # a multi-task model serves what it trained on, any other its config's utility
+        self.utilities = tuple(dict.fromkeys(name for names in served for name in names))
         self._placement = (torch.device("cpu"), torch.float32)
 
     def _on(self, model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
@@ -83,10 +88,6 @@ class LearnedSolver(Solver):
                 variant.to(device=placement[0], dtype=placement[1])
             self._placement = placement
         return model
-
-    @property
-    def utilities(self) -> tuple[str, ...]:  # type: ignore[override]
-        return tuple(dict.fromkeys(model.config.utility for model in self.variants))
 
     def parameters(self):
         return (p for model in self.variants for p in model.parameters())
@@ -161,16 +162,7 @@ class UbertSolver(LearnedSolver):
     default_checkpoint = "ubert"
     handles_masks = True
 
-    @property
-    def utilities(self) -> tuple[str, ...]:  # type: ignore[override]
-        return tuple(self.card["training"]["utilities"])
-
     def _solve(self, problem: Problem) -> torch.Tensor:
-        return self._solve_masked(problem, None, None)
-
-    def _solve_masked(
-        self, problem: Problem, users: torch.Tensor | None, antennas: torch.Tensor | None
-    ) -> torch.Tensor:
         model = self._on(self.model, problem.H.device)
         with torch.inference_mode():
             return model(
@@ -178,8 +170,8 @@ class UbertSolver(LearnedSolver):
                 problem.power,
                 problem.noise_power,
                 problem.utility,
-                user_mask=users,
-                antenna_mask=antennas,
+                user_mask=problem.user_mask,
+                antenna_mask=problem.antenna_mask,
                 weights=problem.weights,
             )
 
@@ -204,11 +196,6 @@ class SalloSolver(LearnedSolver):
         return size_pairs(config.users, antennas, config.max_load)
 
     def _solve(self, problem: Problem) -> torch.Tensor:
-        return self._solve_masked(problem, None, None)
-
-    def _solve_masked(
-        self, problem: Problem, users: torch.Tensor | None, antennas: torch.Tensor | None
-    ) -> torch.Tensor:
         model = next(m for m in self.variants if m.config.utility == problem.utility)
         size = model.config.size
         if max(problem.num_users, problem.num_antennas) > size:
@@ -218,4 +205,10 @@ class SalloSolver(LearnedSolver):
             )
         model = self._on(model, problem.H.device)
         with torch.no_grad():
-            return model(problem.H, problem.power, problem.noise_power, users, antennas)
+            return model(
+                problem.H,
+                problem.power,
+                problem.noise_power,
+                problem.user_mask,
+                problem.antenna_mask,
+            )

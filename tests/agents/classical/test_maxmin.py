@@ -20,7 +20,7 @@ def test_sinrs_are_balanced_at_full_power(users, antennas, torch_rng):
     solver = agents.make("maxmin")
     W = solver.solve(H, power=10.0, noise_power=0.5)
     s = sinr(H, W, 0.5)
-    gamma, _ = solver.diagnostics
+    gamma = solver.run(H, 10.0, 0.5).level
     torch.testing.assert_close(s, gamma[:, None].expand_as(s), rtol=1e-8, atol=0)
     torch.testing.assert_close(
         transmit_power(W), torch.full((30,), 10.0, dtype=torch.float64), rtol=1e-8, atol=0
@@ -72,7 +72,6 @@ def _socp_balanced_sinr(h: np.ndarray, power: float, noise: float, steps: int = 
 def test_matches_socp_bisection(users, antennas, seed):
     H = channels(torch.Generator().manual_seed(seed), 1, users, antennas)
     solver = agents.make("maxmin")
-    solver.solve(H, power=10.0)
-    gamma = solver.diagnostics[0].item()
+    gamma = solver.run(H, 10.0).level.item()
     reference = _socp_balanced_sinr(H[0].numpy(), 10.0, 1.0)
     assert abs(gamma - reference) <= 1e-5 * reference
