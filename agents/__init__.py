@@ -10,7 +10,7 @@ from agents import classical, learned, rl  # noqa: F401  (registers the solvers)
 from agents.classical import DPCResult, dpc_capacity
 from agents.problem import Problem
 from agents.registry import available, make, register
-from agents.solver import NotApplicable, Solver
+from agents.solver import NotApplicable, Solver, count_parameters
 
 __all__ = [
     "DPCResult",
@@ -18,6 +18,7 @@ __all__ = [
     "Problem",
     "Solver",
     "available",
+    "count_parameters",
     "dpc_capacity",
     "make",
     "register",

@@ -22,6 +22,7 @@ from agents.problem import Problem
 from agents.solver import NotApplicable, Solver
 from beamgym.layout import TASKS, Layout
 from beamgym.scenario import Scenario
+from beamgym.units import db_to_linear, linear_to_db
 from beamgym.utilities import UTILITIES
 
 
@@ -55,7 +56,7 @@ class SolverPolicy:
         obs = torch.as_tensor(np.asarray(observation, dtype=np.float64))
         single = obs.ndim == 1
         fields = self.layout.unpack_observation(obs[None] if single else obs)
-        power = self.scenario.noise_power * 10.0 ** (fields["snr_db"] / 10.0)
+        power = self.scenario.noise_power * db_to_linear(fields["snr_db"])
         tasks = fields["task"].argmax(-1)
         padded = self.scenario.padded
         actions = torch.zeros(power.shape[0], self.layout.action_dim, dtype=torch.float64)
@@ -122,7 +123,7 @@ class PolicySolver(Solver):
         channel = channel * user_mask[:, :, None] * antenna_mask[:, None, :]
         weights = torch.zeros(batch, k_max)
         weights[:, :num_users] = problem.weights.float().cpu()
-        snr_db = 10.0 * torch.log10(problem.power / problem.noise_power).float().cpu()
+        snr_db = linear_to_db(problem.power / problem.noise_power).float().cpu()
         task = torch.full((batch,), TASKS.index(problem.utility))
         context = self.layout.pack_context(
             snr_db, user_mask, antenna_mask, weights * user_mask, task

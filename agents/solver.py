@@ -174,3 +174,19 @@ class Solver:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
         return f"{type(self).__name__}({args})"
+
+
+def count_parameters(agent: Any) -> int | None:
+    """Parameter count of a learned agent or model, ``None`` for one without parameters.
+
+    Looks for torch parameters (a ``parameters()`` method) on the agent, then on its
+    ``model``, ``policy`` and ``policy.policy`` attributes (an SB3 model wrapped by
+    :class:`~agents.adapters.PolicySolver` keeps its network at ``policy.policy``).
+    """
+    policy = getattr(agent, "policy", None)
+    for holder in (agent, getattr(agent, "model", None), policy, getattr(policy, "policy", None)):
+        parameters = getattr(holder, "parameters", None)
+        if callable(parameters):
+            unique = {id(p): p for p in parameters()}
+            return sum(p.numel() for p in unique.values())
+    return None

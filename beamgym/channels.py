@@ -32,6 +32,7 @@ from beamgym.arrays import Array, namespace
 from beamgym.channel_files import load_channels
 from beamgym.checks import check_count, check_number
 from beamgym.sampling import Generator, complex_normal, integers, normal, uniform
+from beamgym.units import db_to_linear
 
 
 @dataclass
@@ -194,7 +195,7 @@ class RicianChannel(GaussianChannel):
         super().__init__(num_users, num_antennas, time_correlation)
         check_number("k_factor_db", k_factor_db, -100.0, 100.0)
         self.k_factor_db = float(k_factor_db)
-        kappa = 10.0 ** (self.k_factor_db / 10.0)
+        kappa = db_to_linear(self.k_factor_db)
         self._los_amplitude = math.sqrt(kappa / (kappa + 1.0))
         self._scatter_amplitude = math.sqrt(1.0 / (kappa + 1.0))
 
@@ -296,7 +297,7 @@ class CellChannel(GaussianChannel):
         r0, r1 = self.min_distance_m, self.cell_radius_m
         distance = uniform(rng, shape, r0**2, r1**2) ** 0.5
         shadowing_db = self.shadowing_db * normal(rng, shape)
-        gain = (distance / r1) ** (-self.path_loss_exponent) * 10.0 ** (shadowing_db / 10.0)
+        gain = (distance / r1) ** (-self.path_loss_exponent) * db_to_linear(shadowing_db)
         return {"gain": gain, "distance_m": distance}
 
     def average_gain(self, state: ChannelState) -> Array:

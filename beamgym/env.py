@@ -9,6 +9,7 @@ import numpy as np
 
 from beamgym.layout import Layout
 from beamgym.scenario import Episode, Scenario
+from beamgym.units import linear_to_db
 from beamgym.utilities import score
 
 
@@ -231,7 +232,7 @@ class MisoEnv(gym.Env):
             lines.append(
                 f"{user:>4} {info['weights'][user]:>7.3f} {np.sum(np.abs(info['channel'][user]) ** 2):>8.3f} "
                 f"{np.sum(np.abs(info['beamformer'][:, user]) ** 2):>8.3f} "
-                f"{10 * np.log10(max(info['sinr'][user], 1e-30)):>8.2f} {info['rates'][user]:>7.3f}\n"
+                f"{linear_to_db(max(info['sinr'][user], 1e-30)):>8.2f} {info['rates'][user]:>7.3f}\n"
             )
         lines.append(
             f"power {info['power']:.3f}  reward ({self._utility.name}) {info[self._utility.name]:.4f}\n"

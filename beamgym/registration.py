@@ -26,6 +26,21 @@ ENV_IDS: dict[str, dict[str, object]] = {
 K = 4, N = 8, 10 dB, i.i.d. Rayleigh, noise power 1)."""
 
 
+def env_id_for(utility: str) -> str:
+    """The registered id that pays ``utility`` alone (``MISO-SumRate-v0`` for ``sum_rate``),
+    read from :data:`ENV_IDS`; a utility without one raises ``ValueError``."""
+    ids = {
+        kwargs["utility"]: env_id
+        for env_id, kwargs in ENV_IDS.items()
+        if isinstance(kwargs["utility"], str)
+    }
+    if utility not in ids:
+        raise ValueError(
+            f"utility must be one of {sorted(ids)} (a single-task id's), got {utility!r}"
+        )
+    return ids[utility]
+
+
 def register_envs() -> None:
     """Register every id in :data:`ENV_IDS` (idempotent)."""
     for env_id, kwargs in ENV_IDS.items():

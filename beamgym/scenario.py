@@ -18,6 +18,7 @@ from beamgym.channels import CHANNELS, ChannelModel, make_channel
 from beamgym.fading import ChannelTracker, jakes_correlation
 from beamgym.layout import TASKS
 from beamgym.sampling import Generator, integers, uniform
+from beamgym.units import db_to_linear
 from beamgym.utilities import UTILITIES, Utility
 
 WEIGHT_MODES = ("equal", "random")
@@ -226,7 +227,7 @@ class Scenario:
             user_mask=user_mask,
             antenna_mask=antenna_mask,
             snr_db=snr_db,
-            power=self.noise_power * 10.0 ** (snr_db / 10.0),
+            power=self.noise_power * db_to_linear(snr_db),
             task=task,
             weights=weights,
         )

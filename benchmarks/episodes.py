@@ -123,7 +123,7 @@ def draw_channels(config: Configuration) -> Channels:
     channels = Channels(
         channel=np.stack(truths).astype(np.complex128),
         estimate=np.stack(estimates).astype(np.complex128),
-        power=noise_power * np.array([db_to_linear(i["snr_db"]) for i in infos]),
+        power=noise_power * db_to_linear(np.array([i["snr_db"] for i in infos])),
         noise_power=noise_power,
         weights=np.stack([_pad(np.asarray(i["weights"], np.float64), (k_max,)) for i in infos]),
         user_mask=np.arange(k_max) < np.array([i["num_users"] for i in infos])[:, None],

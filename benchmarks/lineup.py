@@ -197,22 +197,6 @@ def agent_config(agent: Any) -> dict[str, Any] | None:
     return config() if callable(config) else None
 
 
-def count_parameters(agent: Any) -> int | None:
-    """Trainable-parameter count of a learned agent, ``None`` for agents without parameters.
-
-    Looks for torch parameters (a ``parameters()`` method) on the agent, then on its
-    ``model``, ``policy`` and ``policy.policy`` attributes (an SB3 model wrapped by
-    :class:`~agents.adapters.PolicySolver` keeps its network at ``policy.policy``).
-    """
-    policy = getattr(agent, "policy", None)
-    for holder in (agent, getattr(agent, "model", None), policy, getattr(policy, "policy", None)):
-        parameters = getattr(holder, "parameters", None)
-        if callable(parameters):
-            unique = {id(p): p for p in parameters()}
-            return sum(p.numel() for p in unique.values())
-    return None
-
-
 def solved_utility(agent: Any, utility: str) -> str:
     """The utility ``agent`` is asked to optimise on a configuration paying ``utility``."""
     own = getattr(agent, "utilities", None)

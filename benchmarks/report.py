@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from beamgym.units import linear_to_db
 from benchmarks.episodes import Channels, load_channels
 from benchmarks.intervals import Interval, mean_interval, ratio_interval
 from benchmarks.leaderboard import write_leaderboard
@@ -119,7 +120,7 @@ def summarize(results: ConfigResults) -> list[dict[str, Any]]:
         row.update(
             num_users=_span(channels.num_users) if channels else None,
             num_antennas=_span(channels.antenna_mask.sum(-1)) if channels else None,
-            snr_db=_span(10 * np.log10(channels.power / channels.noise_power), 3)
+            snr_db=_span(linear_to_db(channels.power / channels.noise_power), 3)
             if channels
             else None,
             episodes=len(record["seeds"]),

@@ -35,12 +35,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from agents import count_parameters
 from benchmarks.episodes import Channels, draw_channels, load_channels, save_channels
 from benchmarks.lineup import (
     AgentSpec,
     agent_config,
     build_agent,
-    count_parameters,
     default_agents,
     parse_agent,
     plan_units,

@@ -48,6 +48,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from beamgym.registration import env_id_for
+
 if sys.version_info >= (3, 11):  # noqa: UP036 (the package supports Python 3.10)
     import tomllib
 else:  # pragma: no cover
@@ -239,15 +241,6 @@ def get_suite(name_or_path: str) -> Suite:
     )
 
 
-_TASK_IDS = {
-    "sum_rate": "MISO-SumRate-v0",
-    "weighted_sum_rate": "MISO-WeightedSumRate-v0",
-    "min_rate": "MISO-MinRate-v0",
-    "proportional_fair": "MISO-ProportionalFair-v0",
-    "energy_efficiency": "MISO-EnergyEfficiency-v0",
-}
-
-
 def _config(
     task: str,
     users: int | tuple[int, int],
@@ -268,7 +261,7 @@ def _config(
     }
     return Configuration(
         name=f"{task}-{channel}-K{k}-N{antennas}-{snr_db:g}dB",
-        env_id=_TASK_IDS[task],
+        env_id=env_id_for(task),
         kwargs=kwargs,
         seeds=tuple(range(TEST_SEED_BASE, TEST_SEED_BASE + episodes)),
         blocks=blocks,

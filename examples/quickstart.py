@@ -15,7 +15,7 @@ def mrt_policy(env: gym.Env, obs: np.ndarray) -> np.ndarray:
     """Maximum-ratio transmission from the observed channel estimate: W = H^H, scaled to P."""
     layout, scenario = env.unwrapped.layout, env.unwrapped.scenario
     fields = layout.unpack_observation(obs)
-    power = scenario.noise_power * 10 ** (fields["snr_db"] / 10)
+    power = scenario.noise_power * beamgym.db_to_linear(fields["snr_db"])
     W = beamgym.project_power(fields["channel"].conj().T, power, full_power=True)
     return layout.beamformer_to_action(W, power).astype(np.float32)
 

@@ -21,6 +21,7 @@ import torch
 import agents
 from agents.learned import CHECKPOINTS
 from beamgym.downlink import rates, transmit_power
+from beamgym.units import db_to_linear
 from beamgym.utilities import utility
 
 ROWS = {  # label: (agent name, config, utility)
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=20, help="batch-1 calls per latency")
     parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
     args = parser.parse_args(argv)
-    power = 10 ** (args.snr_db / 10)
+    power = db_to_linear(args.snr_db)
     print(
         f"i.i.d. CN(0,1), sigma2 = 1, SNR {args.snr_db} dB, torch threads {torch.get_num_threads()}"
     )

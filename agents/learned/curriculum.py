@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import torch
 
 from beamgym.channels import make_channel
+from beamgym.units import db_to_linear
 
 
 def size_pairs(
@@ -168,4 +169,4 @@ def draw_padded_problems(
     H = scatter_leading(scatter_leading(H, user_mask, 1), antenna_mask, 2)
     low, high = snr_db
     snr = low + (high - low) * torch.rand(batch, generator=generator, device=device)
-    return H, 10.0 ** (snr / 10.0), torch.ones(batch, device=device), user_mask, antenna_mask
+    return H, db_to_linear(snr), torch.ones(batch, device=device), user_mask, antenna_mask

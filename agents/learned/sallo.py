@@ -87,7 +87,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from agents.classical.linear import rzf_beamformer
-from agents.learned.bert4beam import snr_feature
+from agents.learned.budget import snr_feature
 from beamgym.arrays import abs2
 from beamgym.checks import check_count, check_multiple, check_number
 from beamgym.downlink import project_power, rate_gradient, rates, transmit_power

@@ -73,13 +73,14 @@ import torch.distributed as dist
 from torch import nn
 
 import beamgym
-from agents.learned.bert4beam import count_parameters
 from agents.learned.checkpoint import MODELS, TASK_SAMPLING, TrainingConfig, load
 from agents.learned.curriculum import Schedule, draw_padded_problems
 from agents.learned.objective import relative_utility
 from agents.learned.sallo import STREAMS
 from agents.learned.ubert import DEFAULT_TASKS
+from agents.solver import count_parameters
 from beamgym.layout import TASKS
+from beamgym.units import db_to_linear
 
 DEFAULT_ANTENNAS = (4, 8, 16)
 """The antenna counts a UBERT run trains on unless told otherwise (the CLI's default)."""
@@ -96,7 +97,7 @@ def draw_problems(
     )
     low, high = snr_db
     snr = low + (high - low) * torch.rand(batch, generator=generator, device=device)
-    return H, 10.0 ** (snr / 10.0), torch.ones(batch, device=device)
+    return H, db_to_linear(snr), torch.ones(batch, device=device)
 
 
 def _draw(

@@ -69,7 +69,7 @@ import torch
 from torch import nn
 
 from agents.classical.linear import regularized_directions
-from agents.learned.bert4beam import adapt_power, snr_feature
+from agents.learned.budget import adapt_power, snr_feature
 from beamgym.checks import check_count, check_multiple
 from beamgym.layout import TASKS
 from beamgym.utilities import UTILITIES

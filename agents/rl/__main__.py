@@ -12,16 +12,11 @@ import shlex
 import sys
 
 from agents.rl.sb3 import CHECKPOINTS, HYPERPARAMETERS, train
+from beamgym.layout import TASKS
+from beamgym.registration import env_id_for
 
-_IDS = {
-    "sum_rate": "MISO-SumRate-v0",
-    "weighted_sum_rate": "MISO-WeightedSumRate-v0",
-    "min_rate": "MISO-MinRate-v0",
-    "proportional_fair": "MISO-ProportionalFair-v0",
-    "energy_efficiency": "MISO-EnergyEfficiency-v0",
-}
 _PPO_TASKS = [("sum_rate", k, n) for k, n in ((4, 4), (4, 8), (8, 8), (8, 16), (12, 8))]
-_PPO_TASKS += [(task, 4, 8) for task in _IDS if task != "sum_rate"]
+_PPO_TASKS += [(task, 4, 8) for task in TASKS if task != "sum_rate"]
 _PPO_TASKS += [(task, 8, 8) for task in ("weighted_sum_rate", "min_rate", "proportional_fair")]
 _PPO_TASKS += [("sum_rate", (2, 8), 8)]
 
@@ -33,7 +28,7 @@ def _entry(algorithm: str, task: str, users: int | tuple[int, int], antennas: in
         "num_antennas": antennas,
         "snr_db": [0, 20],
     }
-    return f"{algorithm}-{task}-{size}x{antennas}", (algorithm, _IDS[task], kwargs, steps)
+    return f"{algorithm}-{task}-{size}x{antennas}", (algorithm, env_id_for(task), kwargs, steps)
 
 
 SHIPPED: dict[str, tuple[str, str, dict, int]] = dict(

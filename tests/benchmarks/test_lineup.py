@@ -6,13 +6,12 @@ import pytest
 import torch
 
 import agents
-from agents import rl
+from agents import count_parameters, rl
 from agents.adapters import PolicySolver, SolverPolicy
 from benchmarks.episodes import draw_channels
 from benchmarks.lineup import (
     AgentSpec,
     build_agent,
-    count_parameters,
     default_agents,
     line_up,
     parse_agent,
