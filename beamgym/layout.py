@@ -14,7 +14,7 @@ Observation, ``float32 [obs_dim]`` with ``obs_dim = 2 K_max N_max + 1 + 2 K_max 
 | ``user_mask`` | ``K_max`` | 1 for active users, 0 for padding |
 | ``antenna_mask`` | ``N_max`` | 1 for active antennas, 0 for padding |
 | ``weights`` | ``K_max`` | user weights ``a_k`` (0 for padding) |
-| ``task`` | ``U`` | one-hot of the utility paid this episode, in ``UTILITIES`` order |
+| ``task`` | ``U`` | one-hot of the utility paid this episode, in :data:`TASKS` order |
 
 Action, ``float32 [K_max * 2 N_max]`` in ``[-1, 1]``: row k = ``[Re a_k | Im a_k]``, mapped by
 :func:`action_to_beamformer` to ``W = Pi_P(sqrt(P) A^T)`` with ``Pi_P`` the power projection
@@ -27,10 +27,18 @@ from __future__ import annotations
 
 from beamgym.arrays import Array, namespace, to_complex, to_real, transpose
 from beamgym.downlink import project_power
-from beamgym.utilities import UTILITIES
 
-TASKS: tuple[str, ...] = tuple(UTILITIES)
-"""Utility names in the order of the observation's one-hot ``task`` field."""
+TASK_LAYOUTS: dict[str, tuple[str, ...]] = {
+    "v0": ("sum_rate", "weighted_sum_rate", "min_rate", "proportional_fair", "energy_efficiency"),
+}
+"""The order of the observation's one-hot ``task`` field by environment version (the ``-v0``
+ids use ``"v0"``), which is also the order of UBERT's task embedding and of the trained RL
+policies' inputs. It is written out, never derived from the utility registry: a utility
+registered later is no environment task until a new version lists it (new ids, a longer
+one-hot), so no trained agent's input changes meaning."""
+
+TASKS: tuple[str, ...] = TASK_LAYOUTS["v0"]
+"""The task layout of the registered ids: utility names in the order of the one-hot."""
 
 
 def _sqrt(power: Array | float) -> Array | float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 
-from beamgym.utilities import UTILITIES
+from beamgym.layout import TASKS
 
 MAX_EPISODE_STEPS = 10
 """Coherence blocks per episode of every registered id (override with ``max_episode_steps``)."""
@@ -20,7 +20,7 @@ ENV_IDS: dict[str, dict[str, object]] = {
     "MISO-MinRate-v0": {"utility": "min_rate"},
     "MISO-ProportionalFair-v0": {"utility": "proportional_fair"},
     "MISO-EnergyEfficiency-v0": {"utility": "energy_efficiency"},
-    "MISO-MultiTask-v0": {"utility": list(UTILITIES), "user_weights": "random"},
+    "MISO-MultiTask-v0": {"utility": list(TASKS), "user_weights": "random"},
 }
 """Registered ids and the keyword arguments that distinguish them (defaults otherwise:
 K = 4, N = 8, 10 dB, i.i.d. Rayleigh, noise power 1)."""

@@ -137,10 +137,11 @@ class Scenario:
         elif time_correlation is not None:
             params["time_correlation"] = time_correlation
         names = (utility,) if isinstance(utility, str) else tuple(utility)
-        unknown = [n for n in names if n not in UTILITIES]
+        unknown = [n for n in names if n not in TASKS]
         if not names or unknown or len(set(names)) != len(names):
             raise ValueError(
-                f"utility must be one of {list(UTILITIES)} or a list of distinct ones, got {utility!r}"
+                f"utility must be one of {list(TASKS)} (the tasks of the observation's layout, "
+                f"beamgym.layout.TASKS) or a list of distinct ones, got {utility!r}"
             )
         if isinstance(user_weights, str):
             if user_weights not in WEIGHT_MODES:

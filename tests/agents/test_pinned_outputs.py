@@ -7,11 +7,14 @@ for a deliberate change of behaviour: ``python -m tests.agents.test_pinned_outpu
 
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
 
 import agents
+from beamgym.layout import TASK_LAYOUTS, TASKS
+from beamgym.utilities import UTILITIES, Utility
 
 PINNED = Path(__file__).parent / "data" / "pinned_outputs.npz"
 
@@ -66,7 +69,7 @@ def computed() -> dict[str, np.ndarray]:
         torch.set_num_threads(threads)
 
 
-def test_every_agent_gives_its_pinned_outputs(computed):
+def assert_pinned(computed: dict[str, np.ndarray]) -> None:
     """The same keys (no agent, utility or batch gained or lost) and the same values."""
     with np.load(PINNED, allow_pickle=False) as stored:
         assert sorted(computed) == sorted(stored.files)
@@ -77,6 +80,24 @@ def test_every_agent_gives_its_pinned_outputs(computed):
             or not np.allclose(computed[key], stored[key], rtol=0, atol=1e-6)
         }
     assert not moved, f"outputs moved (largest difference per key): {moved}"
+
+
+def test_every_agent_gives_its_pinned_outputs(computed):
+    assert_pinned(computed)
+
+
+def test_registering_a_utility_changes_no_shipped_output(monkeypatch):
+    """A utility registered later re-indexes nothing: the observation's task one-hot and
+    UBERT's task embedding keep the explicit v0 order, so every agent's outputs stay pinned,
+    the observation keeps its size and no environment pays the new utility."""
+    size = gym.make("MISO-MultiTask-v0").observation_space.shape
+    log_rate = Utility("log_sum_rate", lambda rates, **_: np.log1p(rates.sum(-1)), full_power=True)
+    monkeypatch.setitem(UTILITIES, log_rate.name, log_rate)
+    assert TASKS == TASK_LAYOUTS["v0"] and log_rate.name not in TASKS
+    assert_pinned(outputs())
+    assert gym.make("MISO-MultiTask-v0").observation_space.shape == size
+    with pytest.raises(ValueError, match="beamgym.layout.TASKS"):
+        gym.make("MISO-SumRate-v0", utility=log_rate.name)
 
 
 if __name__ == "__main__":
