@@ -1,24 +1,20 @@
-"""Learned solvers: the BERT4beam, UBERT and SALLO-M models, their unsupervised training on
-minus the beamgym utility, and the shipped checkpoints served as solvers."""
+"""Learned solvers: the BERT4beam, UBERT and SALLO-M models behind one interface
+(:mod:`agents.learned.model`), their unsupervised training on minus the beamgym utility, and
+the shipped checkpoints served as solvers."""
 
 from agents.learned.checkpoint import MODELS, TrainingConfig, load
-from agents.learned.solvers import (
-    CHECKPOINTS,
-    Bert4beamSolver,
-    LearnedSolver,
-    SalloSolver,
-    UbertSolver,
-    shipped,
-)
+from agents.learned.model import Batch, Draw, LearnedModel, Sampler
+from agents.learned.solvers import CHECKPOINTS, LearnedSolver, shipped
 
 __all__ = [
     "CHECKPOINTS",
     "MODELS",
-    "Bert4beamSolver",
+    "Batch",
+    "Draw",
+    "LearnedModel",
     "LearnedSolver",
-    "SalloSolver",
+    "Sampler",
     "TrainingConfig",
-    "UbertSolver",
     "load",
     "shipped",
 ]

@@ -33,33 +33,31 @@ Decisions where the paper's text was not available (each listed as open in the d
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, replace
 
 import torch
 from torch import nn
 
 from agents.learned.budget import adapt_power, snr_feature
+from agents.learned.model import Batch, Draw, LearnedModel, Sampler, draw_problem, option
+from agents.problem import Problem
 from beamgym.checks import check_count, check_multiple
+from beamgym.downlink import project_power
 from beamgym.utilities import UTILITIES
 
 
 @dataclass(frozen=True)
 class Bert4beamConfig:
-    """Architecture of a :class:`Bert4beam` model.
+    """Architecture of a :class:`Bert4beam` model; each field's help text says what it sets
+    (every field is an option of the training command line)."""
 
-    Attributes:
-        num_antennas: N, the token width is ``2N + 1``.
-        utility: the utility it is trained for (sets the power adapter).
-        hidden: F, the token feature size; heads: attention heads; layers: encoder blocks;
-        feedforward: the FFN's inner size.
-    """
-
-    num_antennas: int = 8
-    utility: str = "sum_rate"
-    hidden: int = 128
-    heads: int = 4
-    layers: int = 4
-    feedforward: int = 512
+    num_antennas: int = option(8, "N, the antennas it serves at most (token width 2N + 1)")
+    utility: str = option("sum_rate", "the utility it is trained for", choices=tuple(UTILITIES))
+    hidden: int = option(128, "F, the token feature size")
+    heads: int = option(4, "attention heads")
+    layers: int = option(4, "encoder blocks")
+    feedforward: int = option(512, "the FFN's inner size")
 
     def __post_init__(self) -> None:
         if self.utility not in UTILITIES:
@@ -72,12 +70,23 @@ class Bert4beamConfig:
         return asdict(self)
 
 
-class Bert4beam(nn.Module):
-    """The single-task model (see the module docstring); ``forward`` returns feasible ``W``."""
+class Bert4beam(LearnedModel):
+    """The single-task model (see the module docstring); ``forward`` returns feasible ``W``.
+
+    It serves its utility at any K and at N up to ``num_antennas``: a smaller array is the
+    model's array with the missing antennas last and silent (zero channel, zero beamformer
+    rows), as a padded observation would be. Training draws one K of ``users`` per step
+    for the whole batch, at the model's N.
+    """
+
+    name = "bert4beam"
+    Config = Bert4beamConfig
+    default_checkpoint = "bert4beam-sum_rate-N8"
+    variants = "bert4beam-*.json"
+    reads_masks = False  # a padded antenna would not be silent: the solver groups by pattern
 
     def __init__(self, config: Bert4beamConfig) -> None:
-        super().__init__()
-        self.config = config
+        super().__init__(config)
         self.input = nn.Sequential(
             nn.Linear(2 * config.num_antennas + 1, config.hidden),
             nn.LayerNorm(config.hidden),
@@ -96,30 +105,21 @@ class Bert4beam(nn.Module):
         self.full_power = UTILITIES[config.utility].full_power
         self.power = None if self.full_power else nn.Linear(config.hidden, 1)
 
-    def forward(
-        self,
-        H: torch.Tensor,
-        power: torch.Tensor,
-        noise_power: torch.Tensor,
-        user_mask: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """Beamformers ``[B, N, K]`` for channels ``H [B, K, N]``.
-
-        Args:
-            H: complex64 channels; power, noise_power: ``[B]``; user_mask: bool ``[B, K]``
-                (``None``: all users active).
-        """
-        batch, users, antennas = H.shape
-        if antennas != self.config.num_antennas:
-            raise ValueError(
-                f"this model has N={self.config.num_antennas} antennas, got H with N={antennas}"
-            )
-        snr = snr_feature(power, noise_power)[:, None, None].expand(batch, users, 1)
+    def forward(self, problem: Problem) -> torch.Tensor:
+        """Beamformers ``[B, N, K]`` for ``problem`` (``N <= num_antennas``; its user mask,
+        if any, is a key-padding mask of the attention)."""
+        batch, users, antennas = problem.H.shape
+        width = self.config.num_antennas
+        if antennas > width:
+            raise ValueError(f"this model has N={width} antennas, got H with N={antennas}")
+        H = nn.functional.pad(problem.H, (0, width - antennas))
+        power, user_mask = problem.power, problem.user_mask
+        snr = snr_feature(power, problem.noise_power)[:, None, None].expand(batch, users, 1)
         tokens = torch.cat([H.real, H.imag, snr.to(H.real.dtype)], dim=-1)
         padding = None if user_mask is None else ~user_mask
         features = self.encoder(self.input(tokens), src_key_padding_mask=padding)
         out = self.output(features)
-        raw = torch.complex(out[..., :antennas], out[..., antennas:]).mT
+        raw = torch.complex(out[..., :width], out[..., width:]).mT
         logit = None
         if user_mask is not None:
             raw = raw * user_mask[:, None, :]
@@ -127,7 +127,35 @@ class Bert4beam(nn.Module):
             active = torch.ones_like(features[..., 0]) if user_mask is None else user_mask
             per_user = self.power(features)[..., 0] * active
             logit = per_user.sum(-1) / active.sum(-1)
-        return adapt_power(raw, power, self.full_power, logit)
+        W = adapt_power(raw, power, self.full_power, logit)[:, :antennas]
+        return project_power(W, power, full_power=self.full_power)  # the silent rows dropped
+
+    def draw(self, options: Draw, sampler: Sampler, batch: int, step: int, steps: int) -> Batch:
+        users = options.users[sampler.shared(len(options.users), always=True)]
+        utility = self.config.utility
+        problem = draw_problem(
+            sampler, batch, users, self.config.num_antennas, options.snr_db, utility
+        )
+        return Batch(problem, (utility,))
+
+    def start_from(self, source: LearnedModel) -> None:
+        """The paper's adaptation (:func:`adapt`) of a trained BERT4beam to this model's N
+        and utility; every other setting must match."""
+        if not isinstance(source, Bert4beam):
+            raise ValueError(f"init_from: a bert4beam run cannot start from a {source.name}")
+        adapted = adapt(source, self.config.num_antennas, self.config.utility)
+        if adapted.config != self.config:
+            raise ValueError(
+                f"init_from: the checkpoint has the architecture {source.config}, "
+                f"which cannot become {self.config}"
+            )
+        self.load_state_dict(adapted.state_dict())
+
+    def limits(self) -> tuple[float, float]:
+        return math.inf, self.config.num_antennas
+
+    def trained_sizes(self, options: Draw) -> tuple[tuple[int, int], ...]:
+        return tuple((k, self.config.num_antennas) for k in options.users)
 
 
 def adapt(

@@ -1,10 +1,13 @@
-"""A trained model on disk: the configuration that defines its run, and loading it.
+"""A trained model on disk: the registry of learned models, the configuration that defines a
+training run, and loading a checkpoint.
 
 A checkpoint ``PATH`` is two files written by :mod:`agents.learned.training`: ``PATH.pt``, the
 weights only (read with ``weights_only=True``), and ``PATH.json``, its card: the
 :class:`TrainingConfig` (``training``), the command, wall time, devices, parameter count and,
-once evaluated (:mod:`agents.learned.evaluation`), the evaluation. The model is rebuilt from the
-configuration, so nothing in a checkpoint is executed.
+once evaluated (``python -m benchmarks card``), the evaluation. The model is rebuilt from the
+configuration, so nothing in a checkpoint is executed: the model's name only selects an entry
+of :data:`MODELS`. Paths are ``PATH`` plus the suffix, never ``PATH`` with its last suffix
+replaced, so ``runs/exp.lr1`` and ``runs/exp.lr2`` are two checkpoints.
 """
 
 from __future__ import annotations
@@ -15,178 +18,82 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
-from agents.learned.bert4beam import Bert4beam, Bert4beamConfig, adapt
-from agents.learned.curriculum import Schedule, size_pairs
-from agents.learned.sallo import Sallo, SalloConfig, with_refinement
-from agents.learned.ubert import Ubert, UbertConfig
-from beamgym.channels import CHANNELS
-from beamgym.utilities import UTILITIES
+from agents.learned.bert4beam import Bert4beam
+from agents.learned.model import LearnedModel, from_dict, option
+from agents.learned.sallo import Sallo
+from agents.learned.ubert import Ubert
 
-MODELS: dict[str, tuple[type, type[nn.Module]]] = {
-    "bert4beam": (Bert4beamConfig, Bert4beam),
-    "ubert": (UbertConfig, Ubert),
-    "sallo-m": (SalloConfig, Sallo),
-}
-"""Model name -> (config class, module class). A module class with ``multitask = True`` is
-called as ``model(H, power, noise, task_ids, weights=...)``; one with ``padded = True``
-(SALLO-M) as ``model(H, power, noise, user_mask, antenna_mask, window=...)`` on batches
-padded to its ``size x size``; any other as ``model(H, power, noise)`` with its
-config's ``utility`` and ``num_antennas``."""
+MODELS: dict[str, type[LearnedModel]] = {cls.name: cls for cls in (Bert4beam, Ubert, Sallo)}
+"""The learned models by name. A new model is its file and one entry here: the training
+command line, the checkpoints and the agent of the same name follow from its class."""
 
-TASK_SAMPLING = ("uniform", "random")
-"""How a multi-task step shares its batch among the tasks (module docstring)."""
+
+def checkpoint_file(path: str | Path, suffix: str) -> Path:
+    """``PATH`` + ``suffix`` (``.pt``, ``.json``, ``.md``, ``.train.pt``): appended, never
+    substituted for a suffix of ``PATH``."""
+    path = Path(path)
+    return path.with_name(path.name + suffix)
 
 
 @dataclass
 class TrainingConfig:
-    """Everything that defines a training run (stored in the checkpoint and ``OUT.json``)."""
+    """Everything that defines a training run (stored in the checkpoint and ``OUT.json``).
+
+    ``model_config`` holds the fields of the model's ``Config`` and ``draw`` those of its
+    ``Draw`` (both as plain values; missing ones take their defaults). The other fields are
+    the loop's, each an option of the training command line.
+    """
 
     model: str = "bert4beam"
     model_config: dict[str, Any] = field(default_factory=dict)
-    users: tuple[int, ...] = (2, 4, 6, 8)
-    snr_db: tuple[float, float] = (0.0, 20.0)
-    steps: int = 20_000
-    batch_size: int = 256
-    learning_rate: float = 1e-3
-    warmup: int = 500
-    seed: int = 0
-    utilities: tuple[str, ...] = ()
-    """The tasks: empty for a single-task model (its ``model_config`` names the utility)."""
-    antennas: tuple[int, ...] = ()
-    """The antenna counts N drawn from: empty for a single-N model (``num_antennas``)."""
-    task_sampling: str = "uniform"
-    """``uniform`` (stratified shares of every batch) or ``random`` (one task per step)."""
-    window: int = 0
-    """SALLO-M: the sliding window over layers (:mod:`agents.learned.curriculum`); 0: all at once."""
-    stages: tuple[int, ...] = ()
-    """SALLO-M: the curriculum, the largest ``max(K, N)`` of each stage; empty: none."""
-    replay: float = 0.0
-    """SALLO-M: the share of every batch drawn from earlier curriculum stages."""
-    max_load: float = 1.5
-    """SALLO-M: the largest ``K / N`` drawn."""
-    channels: tuple[str, ...] = ("rayleigh",)
-    """SALLO-M: the channel models drawn from, one per sample (default parameters)."""
+    draw: dict[str, Any] = field(default_factory=dict)
+    steps: int = option(20_000, "optimiser steps")
+    batch_size: int = option(256, "samples per step, shared among the processes of a torchrun")
+    learning_rate: float = option(1e-3, "the peak learning rate (AdamW, gradients clipped to 1)")
+    warmup: int = option(500, "steps of linear warm-up; then cosine decay to 5 % of the peak")
+    seed: int = option(0, "seed of the initial weights and of every training draw")
     init_from: str = ""
-    """Fine-tuning: a trained checkpoint (path without suffix) whose weights start the run,
-    passed through :func:`agents.learned.bert4beam.adapt` for this run's N and utility (BERT4beam)
-    or :func:`agents.learned.sallo.with_refinement` for its refinement and utility (SALLO-M);
-    empty: a fresh initialisation."""
+    """Fine-tuning: a trained checkpoint (path without suffix) whose weights start the run
+    (:meth:`LearnedModel.start_from`); empty: a fresh initialisation."""
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainingConfig:
-        """The configuration stored in a checkpoint or card: lists become tuples again, and
-        fields added since it was written take their defaults (old runs stay resumable)."""
-        values = dict(values)
-        for key in ("users", "snr_db", "utilities", "antennas", "stages", "channels"):
-            if key in values:
-                values[key] = tuple(values[key])
+        """The configuration stored in a checkpoint or card."""
         return cls(**values)
 
-    def build(self) -> nn.Module:
-        """The untrained model; raises ``ValueError`` naming a bad setting."""
+    def model_class(self) -> type[LearnedModel]:
         if self.model not in MODELS:
             raise ValueError(f"model must be one of {sorted(MODELS)}, got {self.model!r}")
-        config_cls, model_cls = MODELS[self.model]
-        model = model_cls(config_cls(**self.model_config))
-        self.tasks(model)
-        self.antenna_counts(model)
-        if getattr(model, "padded", False):
-            self.schedule(model)
+        return MODELS[self.model]
+
+    def options(self) -> Any:
+        """The model's ``Draw`` options of this run, validated."""
+        return from_dict(self.model_class().Draw, self.draw)
+
+    def build(self) -> LearnedModel:
+        """The untrained model; raises ``ValueError`` naming a bad setting."""
+        cls = self.model_class()
+        model = cls(from_dict(cls.Config, self.model_config))
+        model.check_draw(self.options(), self.batch_size)
         return model
 
-    def initial_model(self) -> nn.Module:
+    def initial_model(self) -> LearnedModel:
         """The model a run starts from: :meth:`build`, with ``init_from``'s weights if set."""
         model = self.build()
-        if not self.init_from:
-            return model
-        source, _ = load(self.init_from)
-        if type(source) is not type(model) or isinstance(model, Ubert):
-            raise ValueError(
-                f"init_from: a {self.model} run fine-tunes a bert4beam or sallo-m checkpoint "
-                f"of its own kind; {self.init_from} holds a {type(source).__name__}"
-            )
-        if isinstance(model, Sallo):
-            return with_refinement(source, model.config)
-        adapted = adapt(source, model.config.num_antennas, model.config.utility)
-        if adapted.config != model.config:
-            raise ValueError(
-                f"init_from: {self.init_from} has the architecture {source.config}, "
-                f"which cannot become {model.config}"
-            )
-        model.load_state_dict(adapted.state_dict())
+        if self.init_from:
+            source, _ = load(self.init_from)
+            model.start_from(source)
         return model
 
-    def tasks(self, model: nn.Module) -> tuple[str, ...]:
-        """The utilities trained on, validated against the model."""
-        for name in self.utilities:
-            if name not in UTILITIES:
-                raise ValueError(f"utilities must be in {list(UTILITIES)}, got {name!r}")
-        if len(set(self.utilities)) != len(self.utilities):
-            raise ValueError(f"utilities must be distinct, got {self.utilities}")
-        if self.task_sampling not in TASK_SAMPLING:
-            raise ValueError(
-                f"task_sampling must be one of {list(TASK_SAMPLING)}, got {self.task_sampling!r}"
-            )
-        if getattr(model, "multitask", False):
-            if not self.utilities:
-                raise ValueError(f"utilities: a {self.model} run must name its tasks")
-            return self.utilities
-        own = model.config.utility
-        if self.utilities not in ((), (own,)):
-            raise ValueError(
-                f"utilities: {self.model} trains only its model_config's utility {own!r}, "
-                f"got {self.utilities}"
-            )
-        return (own,)
 
-    def antenna_counts(self, model: nn.Module) -> tuple[int, ...]:
-        """The antenna counts N trained on, validated against the model."""
-        if any(not isinstance(n, int) or n < 1 for n in self.antennas):
-            raise ValueError(f"antennas must be positive integers, got {self.antennas}")
-        if getattr(model, "multitask", False) or getattr(model, "padded", False):
-            if not self.antennas:
-                raise ValueError(f"antennas: a {self.model} run must name its antenna counts")
-            return self.antennas
-        own = model.config.num_antennas
-        if self.antennas not in ((), (own,)):
-            raise ValueError(
-                f"antennas: {self.model} has N={own} (model_config num_antennas), "
-                f"got {self.antennas}"
-            )
-        return (own,)
-
-    def schedule(self, model: nn.Module) -> Schedule:
-        """The sliding window and curriculum of a padded (SALLO-M) run, validated."""
-        config = model.config
-        if max(self.users) > config.size or max(self.antennas) > config.size:
-            raise ValueError(
-                f"users/antennas: the model serves K, N <= {config.size}, "
-                f"got {self.users} and {self.antennas}"
-            )
-        drawable = sorted(set(CHANNELS) - {"file"})
-        for name in self.channels:
-            if name not in drawable:
-                raise ValueError(f"channels must be in {drawable}, got {name!r}")
-        return Schedule(
-            steps=self.steps,
-            layers=config.layers,
-            window=self.window,
-            pairs=size_pairs(self.users, self.antennas, self.max_load),
-            stages=self.stages,
-            replay=self.replay,
-        )
-
-
-def load(path: str | Path) -> tuple[nn.Module, dict]:
+def load(path: str | Path) -> tuple[LearnedModel, dict]:
     """A trained model from ``PATH.pt`` (weights only) and ``PATH.json`` (its card)."""
-    path = Path(path)
-    meta = path.with_suffix(".json")
+    meta = checkpoint_file(path, ".json")
     if not meta.is_file():
         raise ValueError(f"checkpoint must have {meta.name} beside its .pt, not found: {meta}")
     card = json.loads(meta.read_text())
-    config = TrainingConfig.from_dict(card["training"])
-    model = config.build()
-    model.load_state_dict(torch.load(path.with_suffix(".pt"), weights_only=True))
+    model = TrainingConfig.from_dict(card["training"]).build()
+    weights = torch.load(checkpoint_file(path, ".pt"), weights_only=True)
+    model.load_state_dict(weights)
     return model.eval(), card

@@ -26,7 +26,9 @@ from dataclasses import dataclass
 
 import torch
 
+from agents.problem import Problem
 from beamgym.channels import make_channel
+from beamgym.sampling import uniform
 from beamgym.units import db_to_linear
 
 
@@ -145,10 +147,11 @@ def draw_padded_problems(
     antennas: torch.Tensor,
     size: int,
     snr_db: tuple[float, float],
+    utility: str = "sum_rate",
     channels: tuple[str, ...] = ("rayleigh",),
-) -> tuple[torch.Tensor, ...]:
-    """A padded batch: ``H [B, M, M]`` (complex64, ``M = size``), ``P [B]``, ``sigma2 [B]``
-    (ones), ``user_mask [B, M]``, ``antenna_mask [B, M]`` (bool).
+) -> Problem:
+    """A padded batch of ``utility``: ``H [B, M, M]`` (complex64, ``M = size``), ``P [B]``,
+    ``sigma2 [B]`` (ones), unit weights, ``user_mask [B, M]``, ``antenna_mask [B, M]`` (bool).
 
     Sample ``b`` is a ``users[b] x antennas[b]`` channel of a model drawn uniformly from
     ``channels`` (names of :data:`beamgym.channels.CHANNELS`, default parameters), its SNR
@@ -167,6 +170,9 @@ def draw_padded_problems(
     leading = torch.arange(size, device=device)
     H = H * (leading < users[:, None])[:, :, None] * (leading < antennas[:, None])[:, None, :]
     H = scatter_leading(scatter_leading(H, user_mask, 1), antenna_mask, 2)
-    low, high = snr_db
-    snr = low + (high - low) * torch.rand(batch, generator=generator, device=device)
-    return H, db_to_linear(snr), torch.ones(batch, device=device), user_mask, antenna_mask
+    snr = uniform(generator, (batch,), *snr_db)
+    ones = torch.ones(batch, device=device)
+    weights = torch.ones(batch, size, device=device)
+    return Problem(
+        H, db_to_linear(snr), ones, weights, utility, user_mask=user_mask, antenna_mask=antenna_mask
+    )

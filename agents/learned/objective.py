@@ -8,12 +8,17 @@ mixes them weighs each alike although their utilities differ tenfold and their u
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
 import beamgym
 from agents.classical.linear import rzf_beamformer
 from beamgym.downlink import rates
 from beamgym.utilities import utility
+
+if TYPE_CHECKING:
+    from agents.learned.model import Batch
 
 EE_POWER_FRACTIONS = tuple(2.0**-i for i in range(8))
 """Fractions of the budget tried by the energy-efficiency reference (1 down to 1/128)."""
@@ -85,3 +90,35 @@ def relative_utility(
     if name == "proportional_fair":
         return torch.exp((value - reference) / active_users(H, user_mask))
     return value / reference
+
+
+def task_loss(batch: Batch, W: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    """``-mean_t mean_{b in t} U_t(W_b) / U_ref,b``: minus the relative utility
+    (:func:`relative_utility`) of each task's samples, every task present weighing alike
+    whatever its share of the batch; and each task's mean relative utility.
+
+    Args:
+        batch: the problems and which task each sample pays (:class:`~agents.learned.model.Batch`).
+        W: the model's beamformers ``[B, N, K]`` for them.
+    """
+    problem, losses, values = batch.problem, [], {}
+    for t, name in enumerate(batch.tasks):
+        chosen: torch.Tensor | slice = slice(None)
+        if batch.assignment is not None:
+            chosen = torch.nonzero(batch.assignment == t)[:, 0]
+            if len(chosen) == len(batch.assignment):
+                chosen = slice(None)
+            elif len(chosen) == 0:
+                continue
+        value = relative_utility(
+            name,
+            problem.H[chosen],
+            W[chosen],
+            problem.power[chosen],
+            problem.noise_power[chosen],
+            problem.weights[chosen],
+            None if problem.user_mask is None else problem.user_mask[chosen],
+        ).mean()
+        losses.append(value)
+        values[name] = value.item()
+    return -torch.stack(losses).mean(), values

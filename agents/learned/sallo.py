@@ -80,6 +80,7 @@ is a field of :class:`SalloConfig`):
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, replace
 
 import torch
@@ -88,13 +89,20 @@ from torch.nn import functional as F
 
 from agents.classical.linear import rzf_beamformer
 from agents.learned.budget import snr_feature
+from agents.learned.curriculum import Schedule, draw_padded_problems, size_pairs
+from agents.learned.model import Batch, Draw, LearnedModel, Sampler, option
+from agents.problem import Problem
 from beamgym.arrays import abs2
+from beamgym.channels import CHANNELS
 from beamgym.checks import check_count, check_multiple, check_number
 from beamgym.downlink import project_power, rate_gradient, rates, transmit_power
 from beamgym.utilities import UTILITIES, utility
 
 STREAMS = ("both", "users", "antennas")
 """Which token streams a layer has: the paper's two, or one of them (ablation)."""
+
+DRAWN = tuple(name for name in CHANNELS if name != "file")
+"""The channel models training can draw from (every registered one but file replay)."""
 
 SERVED = tuple(name for name in UTILITIES if name != "weighted_sum_rate")
 """The utilities a model can be built for: every one that needs no per-user weights."""
@@ -113,36 +121,26 @@ weight's shape."""
 
 @dataclass(frozen=True)
 class SalloConfig:
-    """Architecture of a :class:`Sallo` model (module docstring).
+    """Architecture of a :class:`Sallo` model (module docstring); each field's help text says
+    what it sets."""
 
-    Attributes:
-        size: ``M = K_max = N_max``, the padded size: the model serves ``K, N <= M``.
-        utility: the utility its gradient steps ascend and its training maximises.
-        layers: L, untied SALLO layers; embed: e; model_dim: attention width d_model;
-        heads: attention heads; gradient_steps: T per layer; step_size: initial eta.
-        lifted: C is updated by the layers (False: C stays H, the ablation);
-        streams: ``both``, ``users`` or ``antennas``;
-        second_order: back-propagate through the gradient of the gradient steps;
-        refine_steps: R heavy-ball steps after the last layer (0: none, the paper's model);
-        momentum: their beta; refine_step_size: their initial eta;
-        softmin: t of the min rate's smooth surrogate the steps ascend (per bit/s/Hz).
-    """
-
-    size: int = 16
-    utility: str = "sum_rate"
-    layers: int = 6
-    embed: int = 32
-    model_dim: int = 64
-    heads: int = 4
-    gradient_steps: int = 3
-    step_size: float = 0.02
-    lifted: bool = True
-    streams: str = "both"
-    second_order: bool = True
-    refine_steps: int = 0
-    momentum: float = 0.9
-    refine_step_size: float = 0.01
-    softmin: float = 10.0
+    size: int = option(16, "M = K_max = N_max, the padded size: it serves K, N <= M")
+    utility: str = option(
+        "sum_rate", "the utility its steps ascend and training maximises", choices=SERVED
+    )
+    layers: int = option(6, "L, untied SALLO layers")
+    embed: int = option(32, "e, the token embedding width")
+    model_dim: int = option(64, "d_model, the attention width")
+    heads: int = option(4, "attention heads")
+    gradient_steps: int = option(3, "T, projected gradient-ascent steps per layer")
+    step_size: float = option(0.02, "the steps' initial length eta")
+    lifted: bool = option(True, "the layers update C (no: C stays H, the ablation)")
+    streams: str = option("both", "the token streams of a layer", choices=STREAMS)
+    second_order: bool = option(True, "back-propagate through the gradient of the steps")
+    refine_steps: int = option(0, "R heavy-ball steps after the last layer (0: the paper's)")
+    momentum: float = option(0.9, "the refinement's heavy-ball beta")
+    refine_step_size: float = option(0.01, "the refinement's initial eta")
+    softmin: float = option(10.0, "t of the min rate's soft-min the steps ascend (per bit/s/Hz)")
 
     def __post_init__(self) -> None:
         if self.utility not in SERVED:
@@ -296,15 +294,46 @@ def sort_users(H: torch.Tensor, users: torch.Tensor) -> torch.Tensor:
     return torch.argsort(key, dim=-1, descending=True, stable=True)
 
 
-class Sallo(nn.Module):
-    """The SALLO-M model (module docstring); ``forward`` returns feasible ``W [B, N, K]``."""
+@dataclass(frozen=True)
+class SalloDraw(Draw):
+    """SALLO-M's training batches (:mod:`agents.learned.curriculum`): every sample has its
+    own ``(K, N)`` with ``K <= max_load N``, from the sliding-window and curriculum
+    schedule, padded to the model's ``size`` with users and antennas at random positions,
+    its channel from one of ``channels``; the loss is at the window's last layer."""
 
-    padded = True
-    """Trained on batches padded to ``size x size`` (:mod:`agents.learned.curriculum`)."""
+    users: tuple[int, ...] = option(tuple(range(2, 17)), "the user counts K trained on")
+    antennas: tuple[int, ...] = option(tuple(range(2, 17)), "the antenna counts N trained on")
+    window: int = option(0, "the sliding window over the layers (0: all at once)")
+    stages: tuple[int, ...] = option((), "curriculum stages: the largest max(K, N) of each")
+    replay: float = option(0.0, "the share of every batch drawn from earlier stages")
+    max_load: float = option(1.5, "the largest K / N drawn")
+    channels: tuple[str, ...] = option(("rayleigh",), "the channel models drawn", choices=DRAWN)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.antennas or any(not isinstance(n, int) or n < 1 for n in self.antennas):
+            raise ValueError(f"antennas must be positive integers, got {self.antennas}")
+        check_number("max_load", self.max_load, 1e-6, math.inf)
+        unknown = [name for name in self.channels if name not in DRAWN]
+        if not self.channels or unknown:
+            raise ValueError(f"channels must be names in {list(DRAWN)}, got {self.channels}")
+
+
+class Sallo(LearnedModel):
+    """The SALLO-M model (module docstring); ``forward`` returns feasible ``W [B, N, K]``.
+    Trained on batches padded to ``size x size``, it serves its utility at any
+    ``K, N <= size`` and reads padded batches itself (its padded entries take no power)."""
+
+    name = "sallo-m"
+    Config = SalloConfig
+    Draw = SalloDraw
+    default_checkpoint = "sallo-m"
+    variants = "sallo-m-*_*.json"
+    """``sallo-m-<utility>``: every utility's name has an underscore, and ``sallo-m-base`` (the
+    pretrained start of the fine-tuned models) is not a variant."""
 
     def __init__(self, config: SalloConfig) -> None:
-        super().__init__()
-        self.config = config
+        super().__init__(config)
         self.blocks = nn.ModuleList(SalloLayer(config) for _ in range(config.layers))
         self.log_steps = nn.Parameter(torch.zeros(config.layers, config.gradient_steps))
         self.snr_steps = nn.Parameter(torch.zeros(config.layers, config.gradient_steps))
@@ -312,24 +341,17 @@ class Sallo(nn.Module):
             self.refine_eta = nn.Parameter(torch.zeros(2, config.refine_steps))
         self.full_power = UTILITIES[config.utility].full_power
 
-    def forward(
-        self,
-        H: torch.Tensor,
-        power: torch.Tensor,
-        noise_power: torch.Tensor,
-        user_mask: torch.Tensor | None = None,
-        antenna_mask: torch.Tensor | None = None,
-        *,
-        window: tuple[int, int] | None = None,
-    ) -> torch.Tensor:
-        """Beamformers ``[B, N, K]`` for channels ``H [B, K, N]`` with ``K, N <= size``.
+    def forward(self, problem: Problem, window: tuple[int, int] | None = None) -> torch.Tensor:
+        """Beamformers ``[B, N, K]`` for ``problem`` with ``K, N <= size`` (masks included).
 
         Args:
-            H: complex64 channels; power, noise_power: ``[B]``; user_mask ``[B, K]``,
-                antenna_mask ``[B, N]``: bool, active entries (``None``: all active).
+            problem: complex64 channels and their budgets (the model's own utility is
+                optimised whatever ``problem.utility`` says).
             window: ``(first, end)``: run layers ``0..end-1`` and let gradients reach only
                 layers ``first..end-1`` (sliding-window training); default all layers.
         """
+        H, power, noise_power = problem.H, problem.power, problem.noise_power
+        user_mask, antenna_mask = problem.user_mask, problem.antenna_mask
         batch, num_users, num_antennas = H.shape
         config = self.config
         if num_users > config.size or num_antennas > config.size:
@@ -357,6 +379,58 @@ class Sallo(nn.Module):
         # back to [B, N, K]: crop or zero-pad (negative padding crops)
         W = F.pad(W, (0, num_users - W.shape[-1], 0, num_antennas - W.shape[-2]))
         return torch.empty_like(W).scatter_(2, order[:, None, :].expand_as(W), W)
+
+    def schedule(self, options: SalloDraw, steps: int) -> Schedule:
+        """The sliding window and curriculum of a run of ``steps`` with ``options``."""
+        return Schedule(
+            steps=steps,
+            layers=self.config.layers,
+            window=options.window,
+            pairs=size_pairs(options.users, options.antennas, options.max_load),
+            stages=options.stages,
+            replay=options.replay,
+        )
+
+    def draw(
+        self, options: SalloDraw, sampler: Sampler, batch: int, step: int, steps: int
+    ) -> Batch:
+        schedule = self.schedule(options, steps)
+        users, antennas = schedule.draw_sizes(sampler.generator, batch, step)
+        problem = draw_padded_problems(
+            sampler.generator,
+            users,
+            antennas,
+            self.config.size,
+            options.snr_db,
+            self.config.utility,
+            options.channels,
+        )
+        first, end = window = schedule.window_at(step)
+        status = {"layers": f"{first}-{end - 1}", "stage": schedule.stage_at(step)}
+        return Batch(problem, (self.config.utility,), extras={"window": window}, status=status)
+
+    def check_draw(self, options: SalloDraw, batch_size: int) -> None:
+        super().check_draw(options, batch_size)
+        size = self.config.size
+        if max(options.users) > size or max(options.antennas) > size:
+            raise ValueError(
+                f"users/antennas: the model serves K, N <= {size}, "
+                f"got {options.users} and {options.antennas}"
+            )
+        self.schedule(options, steps=1)  # validates the window and the curriculum
+
+    def start_from(self, source: LearnedModel) -> None:
+        """A trained SALLO-M's weights (:func:`with_refinement`)."""
+        if not isinstance(source, Sallo):
+            raise ValueError(f"init_from: a sallo-m run cannot start from a {source.name}")
+        self.load_state_dict(with_refinement(source, self.config).state_dict())
+
+    def limits(self) -> tuple[float, float]:
+        return self.config.size, self.config.size
+
+    def trained_sizes(self, options: SalloDraw) -> tuple[tuple[int, int], ...]:
+        """Only the pairs with ``K <= max_load N``: the run drew no others."""
+        return size_pairs(options.users, options.antennas, options.max_load)
 
     def _optimise(
         self,

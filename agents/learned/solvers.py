@@ -1,214 +1,156 @@
 """Trained models as solvers: ``agents.make("bert4beam").solve(H, power=P)``,
 ``agents.make("ubert").solve(H, power=P, utility="min_rate")``.
 
-A :class:`LearnedSolver` loads a checkpoint written by :mod:`agents.learned.training` (``PATH.pt``
-holds only weights, read with ``weights_only=True``; ``PATH.json`` the configuration and
-model card) and runs the model in float32 on ``H``'s device.
+Every model of :data:`agents.learned.checkpoint.MODELS` is an agent of the same name: a
+:class:`LearnedSolver` that loads a checkpoint written by :mod:`agents.learned.training`
+(``PATH.pt`` holds only weights, read with ``weights_only=True``; ``PATH.json`` the
+configuration and model card) and runs the model in float32 on ``H``'s device, under
+``torch.no_grad`` (not ``inference_mode``: SALLO-M's gradient steps take slopes from autograd
+at inference too).
 
-BERT4beam is one model per utility and N (its fine-tuned variants, :func:`adapt`). Without a
-``checkpoint`` the agent loads every shipped ``bert4beam-*`` checkpoint and answers each
-problem with the model of its utility with the smallest N that fits. A model serves any K
-(it is permutation-equivariant over users) and N up to its ``num_antennas``: a smaller
-array is served as the model's array with the missing antennas last and silent (zero
-channel, zero beamformer rows), as a padded observation would be; a problem that no model
-fits is not applicable. Padded batches are grouped by mask pattern like every
-solver's, so a padded sample gets exactly the beamformer of its active sub-problem.
+Without a ``checkpoint`` the agent loads the model's shipped default and its shipped
+variants (the model class's ``default_checkpoint`` and ``variants``) and answers each
+problem with a model that serves its utility and fits its size, the one with the smallest
+antenna limit if several do (BERT4beam: one model per utility and N); a problem that no
+model fits is not applicable. A model that reads masks (UBERT, SALLO-M) gets padded batches
+whole; any other is given each mask pattern as a dense problem, like every solver.
 
-SALLO-M serves its utility at any K and N up to its padded size ``M`` (larger
-problems are not applicable) and reads padded batches itself: the masks go to the model,
-whose padded entries take no power. It runs under ``torch.no_grad`` rather than
-``inference_mode``: the gradient steps of utilities other than the sum rate take their
-slopes from autograd at inference too.
-
-UBERT serves every utility it was trained on (its card's ``training.utilities``) and any K
-and N: no parameter depends on either (element tokens, axial attention, no index table), so
-declining a size would be a policy, not a limit; how well it does outside its training
-ranges is measured by the evaluation (which marks unseen sizes), not assumed. It reads
-padded batches itself (``handles_masks``): the masks go to the attention, which gives the
-dense sub-problem's beamformer up to float rounding.
+A model serves any size up to its limits, also sizes it was not trained on: declining them
+would be a policy, not a limit. :meth:`LearnedSolver.trained_on` lists the trained ones, so
+that benchmarks can mark the others as generalisation.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 
-from agents.learned.checkpoint import TrainingConfig, load
-from agents.learned.curriculum import size_pairs
+from agents.learned.checkpoint import MODELS, TrainingConfig, load
+from agents.learned.model import LearnedModel
 from agents.problem import Problem
 from agents.registry import register
 from agents.solver import NotApplicable, Solver
-from beamgym.downlink import project_power
-from beamgym.utilities import UTILITIES
 
 CHECKPOINTS = Path(__file__).parent / "checkpoints"
 """The shipped checkpoints of the learned models."""
 
 
 class LearnedSolver(Solver):
-    """A trained model; subclasses name the default checkpoint.
+    """A trained model as a solver; one subclass per model of :data:`MODELS` (``model_class``).
 
     Args:
-        checkpoint: path of a checkpoint without suffix (default: the shipped one).
+        checkpoint: path of a checkpoint without suffix (default: the shipped ones).
         dtype: precision of the network, ``"float32"`` (default).
     """
 
     config_keys = ("checkpoint",)
-    default_checkpoint = ""
-    variant_pattern = ""
-    """Shipped cards (``CHECKPOINTS`` glob) loaded beside the default when no checkpoint is given."""
+    model_class: ClassVar[type[LearnedModel]]
 
     def __init__(self, checkpoint: str | None = None, dtype: str = "float32") -> None:
         super().__init__(dtype)
-        self.checkpoint = checkpoint or str(CHECKPOINTS / self.default_checkpoint)
-        self.model, self.card = load(self.checkpoint)
-        self.variants, self.cards = [self.model], [self.card]
-        """The models it chooses from (the checkpoint's, or every shipped variant), and cards."""
-        if checkpoint is None and self.variant_pattern:
-            for path in sorted(CHECKPOINTS.glob(self.variant_pattern)):
-                if path.with_suffix("") != Path(self.checkpoint):
-                    model, card = load(path.with_suffix(""))
-                    self.variants.append(model)
-                    self.cards.append(card)
-        served = [
-            TrainingConfig.from_dict(card["training"]).utilities or [model.config.utility]
-            for model, card in zip(self.variants, self.cards, strict=True)
-        ]  # a multi-task model serves what it trained on, any other its config's utility
-        self.utilities = tuple(dict.fromkeys(name for names in served for name in names))
+        cls = self.model_class
+        if checkpoint is None and not cls.default_checkpoint:
+            raise ValueError(f"{self.name} ships no checkpoint: give checkpoint=PATH")
+        self.checkpoint = checkpoint or str(CHECKPOINTS / cls.default_checkpoint)
+        paths = [Path(self.checkpoint)]
+        if checkpoint is None and cls.variants:
+            paths += [
+                path.with_suffix("")
+                for path in sorted(CHECKPOINTS.glob(cls.variants))
+                if path.with_suffix("") != paths[0]
+            ]
+        self.variants, self.cards, self.options = [], [], []
+        """The models it chooses from, with their cards and training draws."""
+        for path in paths:
+            model, card = load(path)
+            if not isinstance(model, cls):
+                raise ValueError(f"checkpoint {path} holds a {model.name}, not a {self.name}")
+            self.variants.append(model)
+            self.cards.append(card)
+            self.options.append(TrainingConfig.from_dict(card["training"]).options())
+        self.model, self.card = self.variants[0], self.cards[0]
+        self.utilities = tuple(
+            dict.fromkeys(
+                name
+                for model, options in zip(self.variants, self.options, strict=True)
+                for name in model.utilities(options)
+            )
+        )
         self._placement = (torch.device("cpu"), torch.float32)
 
-    def _on(self, model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    def _on(self, model: LearnedModel, device: torch.device) -> LearnedModel:
         """``model`` on ``device`` in the solver's precision. The models move together and only
         when either changes (``Module.to`` walks every parameter: a third of the batch-1
         latency if repeated)."""
-        placement = (device, torch.float64 if self.dtype == "float64" else torch.float32)
+        placement = (device, self.precision)
         if placement != self._placement:
             for variant in self.variants:
                 variant.to(device=placement[0], dtype=placement[1])
             self._placement = placement
         return model
 
-    def parameters(self):
+    def parameters(self) -> Iterator[torch.nn.Parameter]:
         return (p for model in self.variants for p in model.parameters())
 
     def trained_on(self) -> set[tuple[str, int, int]]:
         """Every (utility, K, N) that one of its models was trained on; any other size it
         serves is generalisation (the leaderboard's generalisation table)."""
-        sizes = set()
-        for model, card in zip(self.variants, self.cards, strict=True):
-            config = TrainingConfig.from_dict(card["training"])
-            utilities = config.utilities or (model.config.utility,)
-            antennas = config.antennas or (model.config.num_antennas,)
-            pairs = self._trained_pairs(config, antennas)
-            sizes |= {(u, k, n) for u in utilities for k, n in pairs}
-        return sizes
-
-    def _trained_pairs(
-        self, config: TrainingConfig, antennas: tuple[int, ...]
-    ) -> tuple[tuple[int, int], ...]:
-        """The (K, N) a run drew: every training K with every N."""
-        return tuple((k, n) for k in config.users for n in antennas)
+        return {
+            (utility, k, n)
+            for model, options in zip(self.variants, self.options, strict=True)
+            for utility in model.utilities(options)
+            for k, n in model.trained_sizes(options)
+        }
 
     def _solve(self, problem: Problem) -> torch.Tensor:
+        serving = [
+            (model, model.limits())
+            for model, options in zip(self.variants, self.options, strict=True)
+            if problem.utility in model.utilities(options)
+        ]
+        users, antennas = problem.num_users, problem.num_antennas
         fitting = [
-            model
-            for model in self.variants
-            if model.config.utility == problem.utility
-            and model.config.num_antennas >= problem.num_antennas
+            (model, limits)
+            for model, limits in serving
+            if users <= limits[0] and antennas <= limits[1]
         ]
         if not fitting:
-            sizes = [
-                m.config.num_antennas for m in self.variants if m.config.utility == problem.utility
-            ]
+            k_limit, n_limit = max(limits for _, limits in serving)
+            bounds = [f"K <= {k_limit} users"] if k_limit < math.inf else []
+            bounds += [f"N <= {n_limit} antennas"] if n_limit < math.inf else []
+            bounds = " and ".join(bounds)
             raise NotApplicable(
-                f"{self.name} has {problem.utility} models for N <= {max(sizes)} antennas, "
-                f"got N={problem.num_antennas}"
+                f"{self.name} has {problem.utility} models for {bounds}, "
+                f"got K={users}, N={antennas}"
             )
-        model = min(fitting, key=lambda m: m.config.num_antennas)
-        missing = model.config.num_antennas - problem.num_antennas
-        H = torch.nn.functional.pad(problem.H, (0, missing))
-        model = self._on(model, H.device)
-        with torch.inference_mode():
-            W = model(H, problem.power, problem.noise_power)
-        W = W[:, : problem.num_antennas]  # silent antennas' rows dropped: re-apply the budget
-        return project_power(W, problem.power, full_power=UTILITIES[problem.utility].full_power)
+        model = self._on(min(fitting, key=lambda entry: entry[1][1])[0], problem.H.device)
+        with torch.no_grad():
+            return model(problem)
 
 
 def shipped() -> dict[str, bool]:
     """Each learned agent's name and whether its default checkpoint is in the repository."""
     return {
-        cls.name: (CHECKPOINTS / cls.default_checkpoint).with_suffix(".pt").is_file()
-        for cls in LearnedSolver.__subclasses__()
+        name: bool(cls.default_checkpoint)
+        and (CHECKPOINTS / f"{cls.default_checkpoint}.pt").is_file()
+        for name, cls in MODELS.items()
     }
 
 
-@register
-class Bert4beamSolver(LearnedSolver):
-    """BERT4beam (:mod:`agents.learned.bert4beam`); default: every shipped model (module docstring),
-    led by the pretrained sum-rate model at N = 8."""
-
-    name = "bert4beam"
-    default_checkpoint = "bert4beam-sum_rate-N8"
-    variant_pattern = "bert4beam-*.json"
-
-
-@register
-class UbertSolver(LearnedSolver):
-    """UBERT (:mod:`agents.learned.ubert`), one model for every utility it was trained on, any K and N;
-    default: the shipped checkpoint ``ubert``."""
-
-    name = "ubert"
-    default_checkpoint = "ubert"
-    handles_masks = True
-
-    def _solve(self, problem: Problem) -> torch.Tensor:
-        model = self._on(self.model, problem.H.device)
-        with torch.inference_mode():
-            return model(
-                problem.H,
-                problem.power,
-                problem.noise_power,
-                problem.utility,
-                user_mask=problem.user_mask,
-                antenna_mask=problem.antenna_mask,
-                weights=problem.weights,
-            )
-
-
-@register
-class SalloSolver(LearnedSolver):
-    """SALLO-M (:mod:`agents.learned.sallo`), one model per utility for any K and N up to its padded
-    size; default: the shipped ``sallo-m`` (sum rate) and its fine-tuned variants
-    ``sallo-m-<utility>``, each problem answered by the model of its utility."""
-
-    name = "sallo-m"
-    default_checkpoint = "sallo-m"
-    variant_pattern = "sallo-m-*_*.json"
-    """``sallo-m-<utility>``: every utility's name has an underscore, and ``sallo-m-base`` (the
-    pretrained start of the fine-tuned models) is not a variant."""
-    handles_masks = True
-
-    def _trained_pairs(
-        self, config: TrainingConfig, antennas: tuple[int, ...]
-    ) -> tuple[tuple[int, int], ...]:
-        """Only the pairs with ``K <= max_load N``: the run drew no others."""
-        return size_pairs(config.users, antennas, config.max_load)
-
-    def _solve(self, problem: Problem) -> torch.Tensor:
-        model = next(m for m in self.variants if m.config.utility == problem.utility)
-        size = model.config.size
-        if max(problem.num_users, problem.num_antennas) > size:
-            raise NotApplicable(
-                f"{self.name} serves K, N <= {size}, got K={problem.num_users} users "
-                f"and N={problem.num_antennas} antennas"
-            )
-        model = self._on(model, problem.H.device)
-        with torch.no_grad():
-            return model(
-                problem.H,
-                problem.power,
-                problem.noise_power,
-                problem.user_mask,
-                problem.antenna_mask,
-            )
+for _model in MODELS.values():
+    register(
+        type(
+            f"{_model.__name__}Solver",
+            (LearnedSolver,),
+            {
+                "name": _model.name,
+                "model_class": _model,
+                "handles_masks": _model.reads_masks,
+                "__doc__": f"The trained {_model.name} models as a solver ({_model.__module__}).",
+            },
+        )
+    )

@@ -63,19 +63,24 @@ Decisions where the paper's text was not available (``research/bert4beam.md`` §
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 from torch import nn
 
 from agents.classical.linear import regularized_directions
 from agents.learned.budget import adapt_power, snr_feature
+from agents.learned.model import Batch, Draw, LearnedModel, Sampler, draw_problem, option
+from agents.problem import Problem
 from beamgym.checks import check_count, check_multiple
 from beamgym.layout import TASKS
 from beamgym.utilities import UTILITIES
 
 DEFAULT_TASKS: tuple[str, ...] = ("sum_rate", "min_rate", "energy_efficiency")
 """The paper's three tasks: what a UBERT run trains on unless told otherwise."""
+
+TASK_SAMPLING = ("uniform", "random")
+"""How a training step shares its batch among the tasks (:class:`UbertDraw`)."""
 
 FEATURES = 4
 """Features of an element token: Re h, Im h, SNR / 10 dB, normalised user weight (and
@@ -84,22 +89,15 @@ Re w_rzf, Im w_rzf with ``rzf_features``)."""
 
 @dataclass(frozen=True)
 class UbertConfig:
-    """Architecture of a :class:`Ubert` model; nothing depends on K, N or the utility.
+    """Architecture of a :class:`Ubert` model; nothing depends on K, N or the utility. Each
+    field's help text says what it sets (module docstring for the two options)."""
 
-    Attributes:
-        hidden: F, the token feature size; heads: attention heads (both axes); layers: axial
-            blocks; feedforward: the FFN's inner size.
-        rzf_features: tokens also carry the RZF beamformer's entry (module docstring).
-        power_head: energy efficiency's power is a learned fraction of the budget, not the
-            norm of the raw output (module docstring).
-    """
-
-    hidden: int = 64
-    heads: int = 4
-    layers: int = 3
-    feedforward: int = 128
-    rzf_features: bool = False
-    power_head: bool = True
+    hidden: int = option(64, "F, the token feature size")
+    heads: int = option(4, "attention heads (both axes)")
+    layers: int = option(3, "axial blocks")
+    feedforward: int = option(128, "the FFN's inner size")
+    rzf_features: bool = option(False, "tokens also carry the RZF beamformer's entries")
+    power_head: bool = option(True, "energy efficiency's power is a learned budget fraction")
 
     def __post_init__(self) -> None:
         for name in ("hidden", "heads", "layers", "feedforward"):
@@ -111,6 +109,37 @@ class UbertConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class UbertDraw(Draw):
+    """UBERT's training batches: every step draws one K of ``users`` and one N of
+    ``antennas`` for the whole batch and shares its samples among the tasks:
+
+    * ``uniform`` (default; the paper's "uniform sampling"): equal shares, one per task
+      (stratified), so every update sees every task;
+    * ``random`` (the ablation): one task drawn uniformly for the whole batch.
+
+    The user weights of ``weighted_sum_rate`` samples are i.i.d. uniform in (0, 1].
+    """
+
+    utilities: tuple[str, ...] = option(DEFAULT_TASKS, "the tasks trained on", choices=TASKS)
+    antennas: tuple[int, ...] = option((4, 8, 16), "the antenna counts N trained on")
+    task_sampling: str = option("uniform", "how a batch is shared", choices=TASK_SAMPLING)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        unknown = [name for name in self.utilities if name not in TASKS]
+        if not self.utilities or unknown or len(set(self.utilities)) != len(self.utilities):
+            raise ValueError(
+                f"utilities must be distinct names in {list(TASKS)}, got {self.utilities}"
+            )
+        if not self.antennas or any(not isinstance(n, int) or n < 1 for n in self.antennas):
+            raise ValueError(f"antennas must be positive integers, got {self.antennas}")
+        if self.task_sampling not in TASK_SAMPLING:
+            raise ValueError(
+                f"task_sampling must be one of {list(TASK_SAMPLING)}, got {self.task_sampling!r}"
+            )
 
 
 def task_ids(utility: str | torch.Tensor, batch: int, device: torch.device) -> torch.Tensor:
@@ -163,15 +192,17 @@ class AxialBlock(nn.Module):
         return self.norms[2](x + self.ffn(x))
 
 
-class Ubert(nn.Module):
-    """The multi-task model (see the module docstring); ``forward`` returns feasible ``W``."""
+class Ubert(LearnedModel):
+    """The multi-task model (see the module docstring); ``forward`` returns feasible ``W``.
+    A checkpoint serves the utilities it was trained on, at any K and N."""
 
-    multitask = True
-    """The trainer passes the task (and user weights) to multi-task models."""
+    name = "ubert"
+    Config = UbertConfig
+    Draw = UbertDraw
+    default_checkpoint = "ubert"
 
     def __init__(self, config: UbertConfig) -> None:
-        super().__init__()
-        self.config = config
+        super().__init__(config)
         self.input = nn.Sequential(
             nn.Linear(FEATURES + 2 * config.rzf_features, config.hidden),
             nn.LayerNorm(config.hidden),
@@ -186,37 +217,21 @@ class Ubert(nn.Module):
             persistent=False,
         )
 
-    def forward(
-        self,
-        H: torch.Tensor,
-        power: torch.Tensor,
-        noise_power: torch.Tensor,
-        utility: str | torch.Tensor,
-        user_mask: torch.Tensor | None = None,
-        antenna_mask: torch.Tensor | None = None,
-        weights: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """Beamformers ``[B, N, K]`` for channels ``H [B, K, N]``.
-
-        Args:
-            H: complex channels; power, noise_power: ``[B]``.
-            utility: a utility name for the whole batch, or task ids ``[B]`` (indices into
-                :data:`beamgym.layout.TASKS`) choosing per sample.
-            user_mask, antenna_mask: bool ``[B, K]`` / ``[B, N]`` active entries (``None``: all).
-            weights: user weights ``[B, K]`` of ``weighted_sum_rate`` samples (``None``:
-                ones); only their ratios matter, and other tasks' samples ignore them.
-        """
+    def forward(self, problem: Problem, tasks: torch.Tensor | None = None) -> torch.Tensor:
+        """Beamformers ``[B, N, K]`` for ``problem`` (masks included), optimising its utility
+        or, with ``tasks`` (indices into :data:`beamgym.layout.TASKS` ``[B]``), each sample's.
+        The user weights count for ``weighted_sum_rate`` samples only (only their ratios
+        matter); the other tasks' tokens carry ones."""
+        H, power, noise_power = problem.H, problem.power, problem.noise_power
+        user_mask, antenna_mask = problem.user_mask, problem.antenna_mask
         batch, users, antennas = H.shape
         real = H.real.dtype
-        tasks = task_ids(utility, batch, H.device)
+        tasks = task_ids(problem.utility if tasks is None else tasks, batch, H.device)
         active = torch.ones(batch, users, dtype=real, device=H.device)
         if user_mask is not None:
             active = user_mask.to(real)
-        if weights is None:
-            weights = active
-        else:  # the other tasks ignore weights: their tokens carry ones
-            weighted = (tasks == TASKS.index("weighted_sum_rate"))[:, None]
-            weights = torch.where(weighted, weights.to(real) * active, active)
+        weighted = (tasks == TASKS.index("weighted_sum_rate"))[:, None]
+        weights = torch.where(weighted, problem.weights.to(real) * active, active)
         total = weights.sum(-1, keepdim=True).clamp_min(1e-12)
         weights = weights / total * active.sum(-1, keepdim=True)  # mean 1 over active users
         grid = (batch, users, antennas, 1)
@@ -245,6 +260,35 @@ class Ubert(nn.Module):
         if self.config.power_head:
             logit = (out[..., 2] * active).sum((1, 2)) / active.sum((1, 2))
         return adapt_power(raw, power, self.full_power[tasks], logit)
+
+    def draw(
+        self, options: UbertDraw, sampler: Sampler, batch: int, step: int, steps: int
+    ) -> Batch:
+        users = options.users[sampler.shared(len(options.users), always=True)]
+        antennas = options.antennas[sampler.shared(len(options.antennas))]
+        tasks, generator = options.utilities, sampler.generator
+        problem = draw_problem(sampler, batch, users, antennas, options.snr_db, tasks[0])
+        device = problem.H.device
+        if options.task_sampling == "uniform":
+            assignment = torch.arange(batch, device=device) % len(tasks)
+        else:
+            assignment = torch.full((batch,), sampler.shared(len(tasks)), device=device)
+        if "weighted_sum_rate" in tasks:
+            drawn = 1.0 - torch.rand(batch, users, generator=generator, device=device)
+            weighted = assignment == tasks.index("weighted_sum_rate")
+            problem = replace(problem, weights=torch.where(weighted[:, None], drawn, 1.0))
+        ids = torch.tensor([TASKS.index(name) for name in tasks], device=device)
+        return Batch(problem, tasks, assignment, {"tasks": ids[assignment]})
+
+    def check_draw(self, options: UbertDraw, batch_size: int) -> None:
+        super().check_draw(options, batch_size)
+        if options.task_sampling == "uniform" and batch_size < len(options.utilities):
+            raise ValueError(
+                f"batch_size {batch_size} leaves some of {options.utilities} no sample"
+            )
+
+    def utilities(self, options: UbertDraw) -> tuple[str, ...]:
+        return options.utilities
 
 
 def _rzf_entries(
