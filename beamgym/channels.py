@@ -1,6 +1,7 @@
 """Channel models: stationary processes of MU-MISO channels over coherence blocks.
 
-Every model produces ``H``, complex ``[..., K, N]``, row k = user k's channel (``DESIGN.md``).
+Every model produces ``H``, complex ``[..., K, N]``, row k = user k's channel
+(:mod:`beamgym.downlink`).
 A model is a process: :meth:`ChannelModel.reset` starts an episode (drawing the large-scale
 state that stays fixed for the episode: user positions, line-of-sight and cluster angles) and
 :meth:`ChannelModel.step` moves to the next coherence block. The stochastic models write the
@@ -222,8 +223,8 @@ class SparseChannel(GaussianChannel):
     gains ``alpha_kl ~ CN(0, 1)`` (the Gauss-Markov state), cluster angles
     ``U(-pi/2, pi/2)`` and ray angles spread ``N(0, angle_spread^2)`` around them (clipped to
     ``[-pi/2, pi/2]``), drawn per episode. ``E|h_kn|^2 = 1``, so ``E||h_k||^2 = N`` as for
-    Rayleigh. Follows the clustered generator of the SALLO-M author's code
-    (``research/sallo_m.md`` section 1: 3 clusters x 5 rays, 10 degree spread).
+    Rayleigh. Follows the clustered generator of the SALLO-M author's public code
+    (github.com/FredZhang0413/ICL_pilot_precoding: 3 clusters x 5 rays, 10 degree spread).
     """
 
     def __init__(

@@ -1,6 +1,6 @@
 """The MU-MISO downlink signal model: SINR, rates, transmit power and the power projection.
 
-Conventions (``DESIGN.md``), used by every formula, test and solver in the project:
+Conventions, used by every formula, test and solver in the project:
 
 * ``H``: complex ``[..., K, N]``; row k is user k's channel as seen at the receiver, so the
   received signal of user k is ``y_k = (H @ W)[k, :] s + n_k`` with ``n_k ~ CN(0, sigma2)``.

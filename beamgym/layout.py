@@ -20,7 +20,7 @@ Action, ``float32 [K_max * 2 N_max]`` in ``[-1, 1]``: row k = ``[Re a_k | Im a_k
 :func:`action_to_beamformer` to ``W = Pi_P(sqrt(P) A^T)`` with ``Pi_P`` the power projection
 (onto the sphere for the rate utilities, onto the ball for energy efficiency): an action of
 unit Frobenius norm uses the whole budget, and every feasible ``W`` is exactly
-``beamformer_to_action(W)`` (BERT4beam's power adapter, ``research/bert4beam.md`` section 2).
+``beamformer_to_action(W)`` (the power adapter of BERT4beam, Li et al., arXiv 2509.11056).
 """
 
 from __future__ import annotations

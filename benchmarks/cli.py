@@ -1,12 +1,12 @@
-"""The command line: ``python -m benchmarks {run,report,merge,list}``.
+"""The command line: ``python -m benchmarks {run,report,merge,card,list}``.
 
 ``run`` uses one torch thread per process unless ``--threads`` says otherwise: the agents
 solve batches of small matrices, where intra-op threads gain little and, on a busy machine,
 oversubscribed threads made WMMSE-best up to 20x slower; a sweep uses more cores through
 ``--shard``, one process per core.
 
-Exit status: 0 done; 1 the run finished but some units failed (their rows say why), or a
-merge found units missing; 2 bad usage (unknown suite, malformed suite file or agent spec,
+Exit status: 0 done; 1 the run finished but some units failed (their rows say why; a card
+is then not written), or a merge found units missing; 2 bad usage (unknown suite, malformed suite file or agent spec,
 a results folder of another suite, an unusable device); 130 interrupted (finished units are
 kept: run the same command again to resume).
 """
@@ -115,8 +115,58 @@ def _parser() -> argparse.ArgumentParser:
     merge_cmd.add_argument("--out", required=True, help="new (or empty) merged results folder")
     merge_cmd.add_argument("folders", nargs="+", help="the shards' results folders")
     merge_cmd.add_argument("--no-report", action="store_true", help="do not write the reports")
+    card_cmd = commands.add_parser(
+        "card",
+        help="score a trained checkpoint and write its model card",
+        description="Score a learned checkpoint on a grid of benchmark configurations (the "
+        "leaderboard's channels, seeds and scoring) and write CHECKPOINT.md and the evaluation "
+        "of CHECKPOINT.json (see benchmarks.card).",
+    )
+    card_cmd.add_argument("checkpoint", help="checkpoint path without suffix")
+    card_cmd.add_argument("--utilities", nargs="+", help="default: every utility it serves")
+    card_cmd.add_argument(
+        "--channel-models", nargs="+", help="beamgym channel models (default: rayleigh)"
+    )
+    card_cmd.add_argument("--antennas", type=int, nargs="+", help="default: its training N")
+    card_cmd.add_argument("--users", type=int, nargs="+", help="default: 2 to 8")
+    card_cmd.add_argument("--snr-db", type=float, nargs="+", help="default: 0 10 20")
+    card_cmd.add_argument(
+        "--max-load", type=float, default=float("inf"), help="largest K / N scored"
+    )
+    card_cmd.add_argument(
+        "--baselines",
+        nargs="+",
+        default=[],
+        metavar="CHECKPOINT",
+        help="other checkpoints scored on the same channels",
+    )
+    card_cmd.add_argument(
+        "--out", help="results folder (default: results/cards/NAME; resumed if present)"
+    )
+    card_cmd.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")
+    card_cmd.add_argument("--no-progress", action="store_true", help="no progress bar")
     commands.add_parser("list", help="list the suites and agents")
     return parser
+
+
+def _card(args: argparse.Namespace, argv: list[str]) -> int:
+    from benchmarks.card import default_grid, run_card
+
+    grid = default_grid(args.checkpoint)
+    for key in ("utilities", "channel_models", "antennas", "users", "snr_db"):
+        grid[key] = getattr(args, key) or grid[key]
+    name = args.checkpoint.rstrip("/").split("/")[-1]
+    text = run_card(
+        args.checkpoint,
+        grid,
+        baselines=args.baselines,
+        out=args.out or f"results/cards/{name}",
+        command=shlex.join(["python", "-m", "benchmarks", *argv]),
+        max_load=args.max_load,
+        progress=not args.no_progress,
+    )
+    print(text)
+    return 0
 
 
 def _list() -> None:
@@ -153,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.threads < 1:
             raise ValueError(f"--threads must be an integer >= 1, got {args.threads}")
         torch.set_num_threads(args.threads)
+        if args.command == "card":
+            return _card(args, argv)
         specs = [
             a for spec in args.agents for a in (default_agents() if spec == "default" else [spec])
         ]
@@ -172,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     except (SuiteError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except RuntimeError as error:  # a card whose units failed: the rows say why
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(
             "interrupted: finished units are kept; run the same command again to resume",

@@ -241,7 +241,7 @@ def get_suite(name_or_path: str) -> Suite:
     )
 
 
-def _config(
+def configuration(
     task: str,
     users: int | tuple[int, int],
     antennas: int,
@@ -251,7 +251,8 @@ def _config(
     blocks: int,
     channel: str = "rayleigh",
 ) -> Configuration:
-    """``<task>-<channel>-K<users>-N<antennas>-<snr>dB`` with seeds ``TEST_SEED_BASE + i``."""
+    """The configuration ``<task>-<channel>-K<users>-N<antennas>-<snr>dB`` of the built-in
+    suites and the model cards: the id paying ``task``, seeds ``TEST_SEED_BASE + i``."""
     k = f"{users[0]}to{users[1]}" if isinstance(users, tuple) else str(users)
     kwargs = {
         "num_users": list(users) if isinstance(users, tuple) else users,
@@ -270,14 +271,14 @@ def _config(
 
 def _smoke() -> Suite:
     size = {"episodes": 4, "blocks": 5}
-    configurations = [_config("sum_rate", 4, 8, snr, **size) for snr in (0, 10, 20)] + [
-        _config("sum_rate", 6, 4, 10, **size),
-        _config("sum_rate", 4, 8, 10, channel="sparse", **size),
-        _config("weighted_sum_rate", 4, 8, 10, **size),
-        _config("min_rate", 4, 8, 10, **size),
-        _config("proportional_fair", 4, 8, 10, **size),
-        _config("energy_efficiency", 4, 8, 10, **size),
-        _config("sum_rate", (2, 6), 8, 10, **size),
+    configurations = [configuration("sum_rate", 4, 8, snr, **size) for snr in (0, 10, 20)] + [
+        configuration("sum_rate", 6, 4, 10, **size),
+        configuration("sum_rate", 4, 8, 10, channel="sparse", **size),
+        configuration("weighted_sum_rate", 4, 8, 10, **size),
+        configuration("min_rate", 4, 8, 10, **size),
+        configuration("proportional_fair", 4, 8, 10, **size),
+        configuration("energy_efficiency", 4, 8, 10, **size),
+        configuration("sum_rate", (2, 6), 8, 10, **size),
     ]
     return Suite("smoke", tuple(configurations), "one small configuration of every task")
 
@@ -286,20 +287,22 @@ def _standard() -> Suite:
     size = {"episodes": 20, "blocks": 10}
     sizes = ((4, 4), (4, 8), (8, 8), (8, 16), (12, 8))
     configurations = [
-        _config("sum_rate", k, n, snr, **size) for k, n in sizes for snr in (0, 10, 20)
+        configuration("sum_rate", k, n, snr, **size) for k, n in sizes for snr in (0, 10, 20)
     ]
     configurations += [
-        _config("sum_rate", k, n, snr, channel="sparse", **size)
+        configuration("sum_rate", k, n, snr, channel="sparse", **size)
         for k, n, snr in ((4, 8, 10), (4, 8, 20), (8, 16, 10))
     ]
-    configurations += [_config("min_rate", 4, 8, snr, **size) for snr in (0, 10, 20)]
-    configurations += [_config("min_rate", 8, 8, 10, **size)]
+    configurations += [configuration("min_rate", 4, 8, snr, **size) for snr in (0, 10, 20)]
+    configurations += [configuration("min_rate", 8, 8, 10, **size)]
     for task in ("weighted_sum_rate", "proportional_fair"):
-        configurations += [_config(task, k, n, 10, **size) for k, n in ((4, 8), (8, 8))]
-    configurations += [_config("energy_efficiency", 4, 8, snr, **size) for snr in (10, 20)]
-    configurations += [_config("sum_rate", (2, 8), 8, 10, **size)]
+        configurations += [configuration(task, k, n, 10, **size) for k, n in ((4, 8), (8, 8))]
+    configurations += [configuration("energy_efficiency", 4, 8, snr, **size) for snr in (10, 20)]
+    configurations += [configuration("sum_rate", (2, 8), 8, 10, **size)]
     # user counts between the trained ones of bert4beam (K in {2, 4, 6, 8}): generalisation
-    configurations += [_config("sum_rate", k, 8, snr, **size) for k in (5, 7) for snr in (10, 20)]
+    configurations += [
+        configuration("sum_rate", k, 8, snr, **size) for k in (5, 7) for snr in (10, 20)
+    ]
     return Suite("standard", tuple(configurations), "the published leaderboard")
 
 
@@ -310,7 +313,7 @@ def _overloading() -> Suite:
     size = {"episodes": 20, "blocks": 10}
     sizes = [(k, 8) for k in (2, 4, 6, 8, 10, 12)] + [(k, 16) for k in (4, 8, 12, 16, 20, 24)]
     configurations = [
-        _config("sum_rate", k, n, snr, channel=channel, **size)
+        configuration("sum_rate", k, n, snr, channel=channel, **size)
         for channel in ("rayleigh", "sparse")
         for k, n in sizes
         for snr in (10, 20)

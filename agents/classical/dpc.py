@@ -7,7 +7,7 @@ multiple-access channel under the same total power (Vishwanath, Jindal, Goldsmit
     ``C(H, P) = max_{p >= 0, sum p = P} log2 det(I + sigma^-2 sum_k p_k h_k h_k^H)``
 
 with ``h_k^H`` row k of ``H``. It is computed by sum-power iterative water-filling (Jindal et
-al., IEEE T-IT 51(4), 2005) in its MISO form (``research/performance.md`` §1a): with
+al., IEEE T-IT 51(4), 2005) in its MISO form, where every user's covariance is a scalar: with
 ``S = I + sigma^-2 H^H diag(p) H`` and ``c_k = sigma^-2 h_k^H S^-1 h_k``, user k's gain with
 its own signal removed is ``g_k = c_k / (1 - p_k c_k)``; the powers are water-filled over
 ``1 / g_k``, taken as they are for the first 5 iterations and averaged with weight ``1/K``

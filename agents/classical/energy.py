@@ -12,8 +12,7 @@ until ``F(lambda_n) = sum_k R_k(W_n) - lambda_n (||W_n||^2 / eta + P_c)`` is bel
 tolerance. The inner problem is WMMSE with a ridge ``rho = lambda_n ln 2 / eta`` on the
 transmitter (He, Huang, Jin, Yang, IEEE TCOM 61(12), 2013), warm-started from ``W_{n-1}``;
 because it is solved only to a stationary point, the best iterate per sample is returned.
-``research/performance.md`` §1d measured 99.4-99.95 % of a power-sweep oracle with
-20 outer x 50 inner iterations, the defaults here.
+Defaults: at most 20 Dinkelbach steps of at most 50 WMMSE iterations each.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Closed-form linear precoders: MRT, ZF (equal power and water-filling) and RZF.
 
 Each precoder is a direction matrix plus a power normalisation, and the normalisation changes
-the sum rate by tens of percent (``research/performance.md`` §0, pitfall 1), so every class
-names its own. With ``H [B, K, N]`` and ``H^H`` its conjugate transpose ``[B, N, K]``:
+the sum rate by tens of percent (ZF with equal power per user against one scaling of the whole
+matrix, say), so every class names its own. With ``H [B, K, N]`` and ``H^H`` its conjugate transpose ``[B, N, K]``:
 
 | name | directions | power |
 |---|---|---|

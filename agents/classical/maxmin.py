@@ -3,7 +3,7 @@
 ``max_W min_k SINR_k / b_k`` s.t. ``||W||_F^2 <= P`` (``b_k = 1``: max-min rate) is solved
 exactly through uplink-downlink duality (Schubert & Boche, IEEE TVT 53(1), 2004; Wiesel,
 Eldar, Shamai, IEEE TSP 54(1), 2006) with the nonlinear Perron-Frobenius fixed point whose
-convergence Cai, Quek, Tan prove (IEEE TSP 59(8), 2011); ``research/performance.md`` §1c:
+convergence Cai, Quek, Tan prove (IEEE TSP 59(8), 2011):
 
 1. virtual uplink powers ``q`` (start ``P / K``): ``S = sigma2 I + H^H diag(q) H``,
    ``g_k = c_k / (1 - q_k c_k)`` with ``c_k = h_k^H S^-1 h_k``, ``I_k = b_k / g_k``,

@@ -13,8 +13,8 @@ received power plus noise):
 3. ``mu >= 0`` is the power constraint's multiplier: ``mu = 0`` if that already meets the
    budget (with the pseudo-inverse when ``A`` is singular, ``K < N``), otherwise the root of
    ``P(mu) = sum_n phi_n / (lambda_n + rho + mu)^2 = P`` over the eigen-decomposition
-   ``A = U diag(lambda) U^H``, ``phi_n = ||(U^H B)_n||^2`` (``research/performance.md``
-   §1e), found to relative power error 1e-12 by a monotone Newton iteration
+   ``A = U diag(lambda) U^H``, ``phi_n = ||(U^H B)_n||^2``, found to relative power error
+   1e-12 by a monotone Newton iteration
    (:func:`_power_multiplier`) rather than Shi et al.'s bisection, which cost 60 % of an
    iteration.
 
@@ -316,10 +316,10 @@ class WMMSE(Solver):
 class WMMSEBest(Solver):
     """The strong WMMSE reference: best of several starts per sample.
 
-    Starts: RZF, MRT and ``num_random`` CN(0, 1) matrices (``research/performance.md`` §1e
-    recommends 10), each run for at most 500 iterations with tolerance 1e-6; the start with
-    the highest weighted sum rate wins. At K <= 4 this equals the global linear optimum
-    within 0.1 % (performance.md Table 1).
+    Starts: RZF, MRT and ``num_random`` CN(0, 1) matrices (default 10), each run for at most
+    500 iterations with tolerance 1e-6; the start with the highest weighted sum rate wins.
+    WMMSE converges to a stationary point that depends on its start, so restarts can only
+    help; the leaderboard reports the ratio to this reference too.
     """
 
     name = "wmmse-best"

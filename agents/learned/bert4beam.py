@@ -1,7 +1,7 @@
 """BERT4beam (Li, Lu, Chen, Ai, Ding, Niyato, arXiv 2509.11056): beamforming as token learning.
 
 One token per user, a stack of bidirectional (BERT) encoder blocks, one beamformer per user
-(``research/bert4beam.md`` §3-4)::
+(the paper's tokenisation and architecture)::
 
     t_k   = [Re h_k | Im h_k | snr_db / 10]                      [B, K, 2N + 1]
     x     = ELU(LayerNorm(t W_in + b_in))                        [B, K, F]
@@ -11,7 +11,7 @@ One token per user, a stack of bidirectional (BERT) encoder blocks, one beamform
     rho   = sigmoid(mean_k (x_k w_p + b_p))                      energy efficiency only:
     W     = sqrt(rho P) W / ||W||_F                              a learned power fraction
 
-Decisions where the paper's text was not available (each listed as open in the digest):
+Decisions where the paper's text was not available to us:
 
 * **SNR.** The transmit SNR ``10 log10(P / sigma2)`` is a feature of every token (scaled by
   1/10), so one model serves an SNR range; the channel itself enters unscaled.
@@ -20,8 +20,7 @@ Decisions where the paper's text was not available (each listed as open in the d
   ``||W||_F^2 = P``. Energy efficiency may transmit less. The paper-style ball projection
   ``Pi_P(sqrt(P) W)`` cannot learn that: once ``||W||_F > 1`` the output does not depend on
   the norm, no gradient lowers the power, and a network initialised above the budget stays
-  at full power (UBERT's one-minute trial: 0.19 of Dinkelbach at 20 dB against 0.82 with a
-  learned power). So an energy-efficiency model has one more output, the fraction ``rho``
+  at full power. So an energy-efficiency model has one more output, the fraction ``rho``
   of the budget, pooled over the users' tokens, as UBERT (:mod:`agents.learned.ubert`).
 * **Varying K.** No positional encoding, so the model is permutation-equivariant over users
   and takes any K; padded users are excluded from attention by a key-padding mask and get

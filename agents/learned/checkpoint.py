@@ -87,12 +87,17 @@ class TrainingConfig:
         return model
 
 
-def load(path: str | Path) -> tuple[LearnedModel, dict]:
-    """A trained model from ``PATH.pt`` (weights only) and ``PATH.json`` (its card)."""
+def read_card(path: str | Path) -> dict:
+    """The card ``PATH.json`` of a checkpoint; ``ValueError`` if there is none."""
     meta = checkpoint_file(path, ".json")
     if not meta.is_file():
         raise ValueError(f"checkpoint must have {meta.name} beside its .pt, not found: {meta}")
-    card = json.loads(meta.read_text())
+    return json.loads(meta.read_text())
+
+
+def load(path: str | Path) -> tuple[LearnedModel, dict]:
+    """A trained model from ``PATH.pt`` (weights only) and ``PATH.json`` (its card)."""
+    card = read_card(path)
     model = TrainingConfig.from_dict(card["training"]).build()
     weights = torch.load(checkpoint_file(path, ".pt"), weights_only=True)
     model.load_state_dict(weights)

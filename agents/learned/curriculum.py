@@ -1,5 +1,6 @@
 """SALLO-M's training schedule: a sliding window over the layers, a curriculum over problem
-sizes with random masking, and replay of earlier stages (``research/sallo_m.md`` §5.2-5.4).
+sizes with random masking, and replay of earlier stages: the training procedure of SALLO-M
+(Zhang, Liu, Wang, arXiv 2510.13077).
 
 A run of ``S`` steps on a model of ``L`` layers with window ``w`` has ``L - w + 1`` *phases*
 of equal length; phase ``p`` runs layers ``0..p+w-1`` and trains layers ``p..p+w-1``, with

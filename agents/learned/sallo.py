@@ -3,7 +3,8 @@ masked transformer for beamforming at any K and N up to its padded size M = K_ma
 
 The model is an unrolled optimiser over the pair ``(C, W)``: a *lifted* auxiliary variable
 ``C [B, K, N]``, initialised to the channel, and the beamformer ``W [B, N, K]``, initialised to
-RZF (``research/sallo_m.md`` §2-4)::
+RZF (the paper, and for the layer's details the first author's public code,
+github.com/FredZhang0413/ICL_pilot_precoding)::
 
     C(0) = H,   W(0) = RZF(H) = Pi_P(H^H (H H^H + K sigma2 / P I)^{-1})
     for l = 1..L:                                           L untied layers
@@ -25,8 +26,8 @@ RZF (``research/sallo_m.md`` §2-4)::
 Training back-propagates through the gradient steps (second order, ``create_graph``), which is
 what makes it *semi-amortized*: the network learns proposals that the steps improve most.
 
-Decisions where the paper's text was not available (``research/sallo_m.md`` §7; every one
-is a field of :class:`SalloConfig`):
+Decisions where the paper's text was not available to us (every one is a field of
+:class:`SalloConfig`):
 
 * **Sizes.** ``K_max = N_max = M = 16`` (``size``): with a square padding both streams have
   ``4M`` tokens of width ``M`` and run as one batched computation (one weight set per stream,
@@ -47,13 +48,12 @@ is a field of :class:`SalloConfig`):
   anywhere (the training draws them at random positions, the paper's random masking).
 * **Steps.** Normalised: ``W <- Pi_P(W + eta sqrt(P) G / ||G||_F)`` with ``G`` the conjugate
   Wirtinger gradient of the utility, from beamgym's closed-form rate gradient
-  (:func:`beamgym.downlink.rate_gradient`; 3x faster than an autograd pass at batch 1, and
+  (:func:`beamgym.downlink.rate_gradient`: one pass instead of an autograd pass, and
   back-propagating through it costs one pass, not a double backward), so ``eta`` is the
-  step's length relative to ``||W||_F``. The author's plain
-  step ``eta P G`` (eta = 1.75e-2, fixed) does not carry across SNRs: near zero forcing the
-  gradient grows with the SNR, and 18 such steps from RZF at 8x8 *lose* 20 % of the sum rate
-  at 20 dB with a step that gains 10 % at 10 dB; normalised steps of one length gain at
-  both. ``eta_lt = step_size exp(a_lt + b_lt snr_db / 10)``: learned per layer and step, and
+  step's length relative to ``||W||_F``. The author's plain step ``eta P G`` (eta =
+  1.75e-2, fixed) does not carry across SNRs: near zero forcing the gradient grows with the
+  SNR, so a length that gains at 10 dB overshoots at 20 dB; a normalised step's length means
+  the same at every SNR. ``eta_lt = step_size exp(a_lt + b_lt snr_db / 10)``: learned per layer and step, and
   with the SNR (``a = b = 0`` at initialisation).
 * **Refinement** (not in the paper; ``refine_steps = 0`` is the paper's model). Plain
   normalised ascent is slow where the sum rate is ill-conditioned (K near N at high SNR),

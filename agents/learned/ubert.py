@@ -1,5 +1,5 @@
 """UBERT, the multi-task model of BERT4beam (Li et al., arXiv 2509.11056): one model for every
-utility, K and N, built on element tokens and a task embedding (``research/bert4beam.md`` §3.2).
+utility, K and N, built on element tokens (one per user-antenna entry) and a task embedding.
 
 One token per channel entry ``h_kn`` (user k, antenna n), a stack of axial attention blocks,
 one output entry ``w_nk`` per token::
@@ -15,10 +15,10 @@ one output entry ``w_nk`` per token::
     W     = sqrt(P) W / ||W||_F                   rate utilities: the whole budget
           = sqrt(rho P) W / ||W||_F               energy efficiency (power_head; see below)
 
-Decisions where the paper's text was not available (``research/bert4beam.md`` §7):
+Decisions where the paper's text was not available to us:
 
 * **How a token knows its user and antenna.** Not by an index embedding: by *where it is
-  attended from* (option (c) of the digest, axial attention). The tokens of a grid ``[K, N]``
+  attended from* (axial attention). The tokens of a grid ``[K, N]``
   attend along one axis at a time; the user-axis attention mixes only tokens of the same
   antenna, the antenna-axis attention only tokens of the same user. So token ``(k, n)``
   first gathers its column (what every user sees on antenna n), then its row (user k's
@@ -31,7 +31,7 @@ Decisions where the paper's text was not available (``research/bert4beam.md`` §
 * **Task embedding.** A learned vector per utility of :data:`beamgym.layout.TASKS` (the order
   of the environments' one-hot task field) is added to every token after the input module.
   Every utility has a row, whether or not a run trains it; a run records which it trained
-  (``TrainingConfig.utilities``) and the solver serves only those.
+  (its ``UbertDraw.utilities``) and the solver serves only those.
 * **Weights.** The user weights of ``weighted_sum_rate`` enter every token of user k as
   ``a_k`` divided by the active users' mean (the optimum does not change when all weights are
   scaled); they are ones for the other utilities.
@@ -40,10 +40,8 @@ Decisions where the paper's text was not available (``research/bert4beam.md`` §
   ``|entry|^2 = 1`` over the active entries), so the network refines a classical solution
   instead of having to compute a matrix inverse by attention. This departs from the paper's
   raw-CSI tokens but keeps both equivariances and the mask exactness (RZF of a padded
-  problem is the dense sub-problem's RZF, zeros elsewhere). In a one-minute trial (1,000
-  steps of batch 96, K in {2, 3, 4}, N = 4) it raised the ratio to the references at
-  K = N = 4, 10 dB from 0.80 to 0.89 (sum rate vs WMMSE), 0.58 to 0.88 (max-min vs the
-  optimum) and 0.65 to 0.72 (EE vs Dinkelbach, with ``power_head=False``).
+  problem is the dense sub-problem's RZF, zeros elsewhere). The ablation card
+  ``agents/learned/checkpoints/ablations/ubert-trial.md`` measures it in a short run.
 * **SNR, channel scale.** As BERT4beam (:mod:`agents.learned.bert4beam`): ``snr_db / 10`` is a
   feature, the channel enters unscaled.
 * **Power adapter.** Rate utilities use the whole budget (sphere). For energy efficiency,
@@ -51,10 +49,9 @@ Decisions where the paper's text was not available (``research/bert4beam.md`` §
   BERT4beam has a flaw: once ``||W||_F > 1`` the output no longer depends on the norm of
   ``W``, so no gradient can lower the power, and a network initialised above the budget
   stays at full power. With ``power_head`` (default) the power is a separate output instead,
-  the fraction ``rho`` from the tokens' pooled third output, differentiable everywhere. In
-  a one-minute trial (as above, with RZF features) it raised EE at K = N = 4 from 0.19 to
-  0.82 of Dinkelbach at 20 dB and from 0.72 to 0.88 at 10 dB; the rate tasks were unchanged.
-  ``power_head=False`` gives the paper-style adapter for ablations. Either way
+  the fraction ``rho`` from the tokens' pooled third output, differentiable everywhere
+  (the same ablation card measures it). ``power_head=False`` gives the paper-style adapter
+  for ablations. Either way
   :func:`beamgym.downlink.project_power` makes the result exactly feasible.
 * **Padding.** ``user_mask [B, K]`` and ``antenna_mask [B, N]`` remove padded users and antennas
   from the keys of the attention along their axis; their outputs are zero. Every other

@@ -74,7 +74,7 @@ class RLAgent(Solver):
             raise NotApplicable(
                 f"no {self.name} checkpoint serves utility={problem.utility!r} at "
                 f"K={problem.num_users}, N={problem.num_antennas}; train one with "
-                "`python -m agents.rl train` (see agents/rl.py)"
+                "`python -m agents.rl train` (see agents/rl/sb3.py)"
             )
         if path not in self._solvers:
             model, checkpoint = load(path)
