@@ -9,10 +9,10 @@ A card's grid (every utility, channel model, N, K and SNR asked for, with ``K <=
 N``) is a suite (:func:`card_suite`) whose configurations are named, seeded and drawn exactly
 as the built-in suites' (:func:`benchmarks.suites.configuration`): the channels come from the
 beamgym environment paying the utility, reset with the held-out seeds from
-:data:`~benchmarks.suites.TEST_SEED_BASE` (training draws from torch generators seeded
-``seed * 1000 + rank`` with a seed below 1,000, so no trained model has seen them), and a
-cell that is also a leaderboard configuration holds the leaderboard's channels and number.
-The runner scores the checkpoint, each baseline checkpoint and the task's reference on
+:data:`~benchmarks.suites.TEST_SEED_BASE`. Training draws from torch generators
+(:mod:`agents.learned.training`), the environments from NumPy's, so no training channel is
+a card's. A cell that is also a leaderboard configuration holds the leaderboard's channels
+and number. The runner scores the checkpoint, each baseline checkpoint and the task's reference on
 them (:func:`benchmarks.runner.run`, resumable: the results folder keeps finished units),
 with the leaderboard's scoring and timing (:mod:`benchmarks.scoring`). The card is written
 from the folder's summary: the ``evaluation`` of ``PATH.json`` and the Markdown ``PATH.md``,

@@ -33,7 +33,7 @@ Decisions where the paper's text was not available to us:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -64,9 +64,6 @@ class Bert4beamConfig:
         for name in ("num_antennas", "hidden", "heads", "layers", "feedforward"):
             check_count(name, getattr(self, name))
         check_multiple("hidden", self.hidden, "heads", self.heads)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class Bert4beam(LearnedModel):

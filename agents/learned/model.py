@@ -175,6 +175,11 @@ class LearnedModel(nn.Module):
         """The loss to minimise and each task's mean relative utility (for the progress bar)."""
         return task_loss(batch, W)
 
+    @classmethod
+    def default_draw(cls, config: Any) -> Any:
+        """The training draws of a model of architecture ``config`` unless told otherwise."""
+        return cls.Draw()
+
     def check_draw(self, options: Any, batch_size: int) -> None:
         """Raise ``ValueError`` if ``options`` cannot train this model with ``batch_size``."""
         check_count("batch_size", batch_size)

@@ -81,7 +81,7 @@ Decisions where the paper's text was not available to us (every one is a field o
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -159,9 +159,6 @@ class SalloConfig:
         check_multiple("model_dim", self.model_dim, "heads", self.heads)
         if self.streams not in STREAMS:
             raise ValueError(f"streams must be one of {list(STREAMS)}, got {self.streams!r}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class PairedLinear(nn.Module):
@@ -301,8 +298,8 @@ class SalloDraw(Draw):
     schedule, padded to the model's ``size`` with users and antennas at random positions,
     its channel from one of ``channels``; the loss is at the window's last layer."""
 
-    users: tuple[int, ...] = option(tuple(range(2, 17)), "the user counts K trained on")
-    antennas: tuple[int, ...] = option(tuple(range(2, 17)), "the antenna counts N trained on")
+    users: tuple[int, ...] = option(tuple(range(2, 17)), "the user counts K trained on (2..size)")
+    antennas: tuple[int, ...] = option(tuple(range(2, 17)), "the antenna counts N (2..size)")
     window: int = option(0, "the sliding window over the layers (0: all at once)")
     stages: tuple[int, ...] = option((), "curriculum stages: the largest max(K, N) of each")
     replay: float = option(0.0, "the share of every batch drawn from earlier stages")
@@ -379,6 +376,12 @@ class Sallo(LearnedModel):
         # back to [B, N, K]: crop or zero-pad (negative padding crops)
         W = F.pad(W, (0, num_users - W.shape[-1], 0, num_antennas - W.shape[-2]))
         return torch.empty_like(W).scatter_(2, order[:, None, :].expand_as(W), W)
+
+    @classmethod
+    def default_draw(cls, config: SalloConfig) -> SalloDraw:
+        """Every K and N from 2 to the padded size."""
+        sizes = tuple(range(2, config.size + 1))
+        return SalloDraw(users=sizes, antennas=sizes)
 
     def schedule(self, options: SalloDraw, steps: int) -> Schedule:
         """The sliding window and curriculum of a run of ``steps`` with ``options``."""

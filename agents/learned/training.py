@@ -61,7 +61,7 @@ from torch import nn
 
 import beamgym
 from agents.learned.checkpoint import MODELS, TrainingConfig, checkpoint_file, load
-from agents.learned.model import LearnedModel, Sampler
+from agents.learned.model import LearnedModel, Sampler, from_dict
 from agents.solver import count_parameters
 
 LOOP_OPTIONS = tuple(f.name for f in fields(TrainingConfig) if "help" in f.metadata)
@@ -220,7 +220,7 @@ def train(
         torch.save(model.state_dict(), checkpoint_file(out, ".pt"))
         card = {  # the model's whole configuration, defaults included
             "training": asdict(config)
-            | {"model_config": model.config.to_dict(), "draw": asdict(options)},
+            | {"model_config": asdict(model.config), "draw": asdict(options)},
             "command": command,
             "wall_time_s": round(elapsed + time.perf_counter() - began, 1),
             "devices": devices,
@@ -247,7 +247,7 @@ def _add_options(group: Any, cls: type, defaults: Any, names: tuple[str, ...] | 
         keywords: dict[str, Any] = {
             "dest": entry.name,
             "default": None,
-            "help": f"{entry.metadata.get('help', '')} (default: {shown})",
+            "help": f"{entry.metadata.get('help', '')} (default: {shown})".replace("%", "%%"),
         }
         if kind is bool:
             keywords["action"] = argparse.BooleanOptionalAction
@@ -272,7 +272,7 @@ def _start(argv: list[str]) -> tuple[type[LearnedModel], Any, str]:
     known, _ = first.parse_known_args(argv)
     if not known.init_from:
         cls = MODELS[known.model or "bert4beam"]
-        return cls, cls.Config(), ""
+        return cls, cls.Config(), ""  # the draws' defaults follow the architecture
     try:
         source, _ = load(known.init_from)
     except (OSError, ValueError) as error:
@@ -300,7 +300,8 @@ def _parser(cls: type[LearnedModel], architecture: Any) -> argparse.ArgumentPars
         parser.add_argument_group("training loop"), TrainingConfig, TrainingConfig(), LOOP_OPTIONS
     )
     _add_options(parser.add_argument_group(f"{cls.name} architecture"), cls.Config, architecture)
-    _add_options(parser.add_argument_group(f"{cls.name} training draws"), cls.Draw, cls.Draw())
+    draws = cls.default_draw(architecture)
+    _add_options(parser.add_argument_group(f"{cls.name} training draws"), cls.Draw, draws)
     run = parser.add_argument_group("run")
     run.add_argument("--out", required=True, help="checkpoint path without suffix")
     run.add_argument("--resume", action="store_true", help="continue from OUT.train.pt")
@@ -338,14 +339,16 @@ def config_from_argv(argv: list[str]) -> tuple[TrainingConfig, argparse.Namespac
         parser.error(f"--device must be a torch device such as cpu or cuda ({error})")
     if args.device.type == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: torch sees no CUDA device here")
-    config = TrainingConfig(
-        model=cls.name,
-        model_config=_chosen(args, cls.Config, architecture),
-        draw=_chosen(args, cls.Draw, cls.Draw()),
-        init_from=init_from,
-        **_chosen(args, TrainingConfig, TrainingConfig(), LOOP_OPTIONS),
-    )
+    model_config = _chosen(args, cls.Config, architecture)
     try:
+        draws = cls.default_draw(from_dict(cls.Config, model_config))
+        config = TrainingConfig(
+            model=cls.name,
+            model_config=model_config,
+            draw=_chosen(args, cls.Draw, draws),
+            init_from=init_from,
+            **_chosen(args, TrainingConfig, TrainingConfig(), LOOP_OPTIONS),
+        )
         config.initial_model()
     except ValueError as error:
         parser.error(str(error))

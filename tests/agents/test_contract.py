@@ -33,14 +33,24 @@ def untrained_checkpoints(tmp_path_factory) -> None:
     FAST_CONFIG["bert4beam"] = {"checkpoint": str(folder / "bert4beam")}
     tiny = {"hidden": 16, "heads": 2, "layers": 1, "feedforward": 32, "rzf_features": True}
     training.train(
-        TrainingConfig(model="ubert", model_config=tiny, utilities=TASKS, antennas=(5,), steps=0),
+        TrainingConfig(
+            model="ubert",
+            model_config=tiny,
+            draw={"utilities": TASKS, "antennas": (5,)},
+            steps=0,
+        ),
         folder / "ubert",
         progress=False,
     )
     FAST_CONFIG["ubert"] = {"checkpoint": str(folder / "ubert")}
     sallo = {"size": 5, "layers": 1, "embed": 8, "model_dim": 8, "refine_steps": 2}
     training.train(
-        TrainingConfig(model="sallo-m", model_config=sallo, users=(2,), antennas=(5,), steps=0),
+        TrainingConfig(
+            model="sallo-m",
+            model_config=sallo,
+            draw={"users": (2,), "antennas": (5,)},
+            steps=0,
+        ),
         folder / "sallo-m",
         progress=False,
     )

@@ -1,18 +1,28 @@
 """Interrupting a training run part way, as Ctrl-C would."""
 
-from agents.learned import training
+from agents.learned.checkpoint import MODELS
 
 
-def interrupt_at_draw(monkeypatch, draw: int, drawer: str = "draw_problems") -> None:
-    """Make the trainer raise ``KeyboardInterrupt`` when it draws its ``draw``-th batch with
-    ``training.<drawer>`` (undo with ``monkeypatch.undo()``)."""
-    calls = {"n": 0}
-    original = getattr(training, drawer)
+def interrupt_at_draw(monkeypatch, draw: int) -> None:
+    """Make the trainer raise ``KeyboardInterrupt`` when it draws its ``draw``-th batch: the
+    ``draw``-th call of a registered model's ``draw`` (``LearnedModel.draw``, which the
+    training loop calls once per step); undo with ``monkeypatch.undo()``."""
+    calls = {"n": 0, "depth": 0}
 
-    def interrupted(*args):
-        calls["n"] += 1
-        if calls["n"] == draw:
-            raise KeyboardInterrupt
-        return original(*args)
+    def interrupting(original):
+        def interrupted(self, *args, **kwargs):
+            if calls["depth"] == 0:  # a model's draw calling its parent's is one draw
+                calls["n"] += 1
+                if calls["n"] == draw:
+                    raise KeyboardInterrupt
+            calls["depth"] += 1
+            try:
+                return original(self, *args, **kwargs)
+            finally:
+                calls["depth"] -= 1
 
-    monkeypatch.setattr(training, drawer, interrupted)
+        return interrupted
+
+    for cls in MODELS.values():
+        if "draw" in vars(cls):
+            monkeypatch.setattr(cls, "draw", interrupting(vars(cls)["draw"]))

@@ -10,6 +10,8 @@ import torch
 import agents
 from agents.learned import checkpoint, objective, training
 from agents.learned.bert4beam import Bert4beam, Bert4beamConfig, adapt
+from agents.learned.model import Sampler, draw_problem
+from agents.problem import make_problem
 from beamgym.downlink import transmit_power
 from tests.agents.learned.interruption import interrupt_at_draw
 
@@ -22,14 +24,19 @@ def model(num_antennas: int = 4, utility: str = "sum_rate") -> Bert4beam:
 
 
 def problems(generator, batch=5, users=3, antennas=4):
-    H, power, noise = training.draw_problems(generator, batch, users, antennas, (0.0, 20.0))
-    return H, power, noise
+    problem = draw_problem(Sampler(generator), batch, users, antennas, (0.0, 20.0), "sum_rate")
+    return problem.H, problem.power, problem.noise_power
+
+
+def solve(net: Bert4beam, H, power, noise, **masks) -> torch.Tensor:
+    """``net``'s beamformers for the problems ``(H, power, noise)`` of its own utility."""
+    return net(make_problem(H, power, noise, utility=net.config.utility, **masks))
 
 
 def config(steps: int, **changes) -> checkpoint.TrainingConfig:
     return checkpoint.TrainingConfig(
         model_config={"num_antennas": 3, **SMALL},
-        users=(2, 3),
+        draw={"users": (2, 3)},
         steps=steps,
         batch_size=32,
         warmup=5,
@@ -41,14 +48,14 @@ def test_users_are_permutation_equivariant(torch_rng):
     net = model()
     H, power, noise = problems(torch_rng)
     order = torch.tensor([2, 0, 1])
-    W = net(H, power, noise)
-    torch.testing.assert_close(net(H[:, order], power, noise), W[:, :, order])
+    W = solve(net, H, power, noise)
+    torch.testing.assert_close(solve(net, H[:, order], power, noise), W[:, :, order])
 
 
 @pytest.mark.parametrize("utility, full", [("sum_rate", True), ("energy_efficiency", False)])
 def test_power_adapter_meets_the_budget(utility, full, torch_rng):
     H, power, noise = problems(torch_rng)
-    used = transmit_power(model(utility=utility)(H, power, noise))
+    used = transmit_power(solve(model(utility=utility), H, power, noise))
     assert (used <= power * (1 + 1e-5)).all()
     if full:
         torch.testing.assert_close(used, power)
@@ -58,16 +65,19 @@ def test_padded_users_get_nothing_and_do_not_change_the_others(torch_rng):
     net = model()
     H, power, noise = problems(torch_rng, batch=2, users=4)
     mask = torch.tensor([[True, True, False, False], [True, True, True, True]])
-    W = net(H * mask[:, :, None], power, noise, mask)
+    W = solve(net, H * mask[:, :, None], power, noise, user_mask=mask)
     assert (W[0, :, 2:] == 0).all()
-    torch.testing.assert_close(W[0, :, :2], net(H[:1, :2], power[:1], noise[:1])[0])
-    torch.testing.assert_close(W[1], net(H[1:], power[1:], noise[1:])[0])
+    torch.testing.assert_close(W[0, :, :2], solve(net, H[:1, :2], power[:1], noise[:1])[0])
+    torch.testing.assert_close(W[1], solve(net, H[1:], power[1:], noise[1:])[0])
 
 
 def test_wrong_antenna_count_and_bad_config_are_clear_errors(torch_rng):
     H, power, noise = problems(torch_rng, antennas=5)
     with pytest.raises(ValueError, match="this model has N=4 antennas, got H with N=5"):
-        model()(H, power, noise)
+        solve(model(), H, power, noise)
+    narrower = solve(model(), H[:, :, :3], power, noise)  # fewer antennas: padded, served
+    assert narrower.shape == (5, 3, 3)
+    torch.testing.assert_close(transmit_power(narrower), power)
     with pytest.raises(ValueError, match="must be a multiple of heads"):
         Bert4beamConfig(hidden=10, heads=4)
     with pytest.raises(ValueError, match="utility must be one of"):
@@ -81,7 +91,7 @@ def test_adapt_keeps_the_encoder_and_rebuilds_the_modules_for_a_new_n(torch_rng)
     for a, b in zip(net.encoder.parameters(), wider.encoder.parameters(), strict=True):
         torch.testing.assert_close(a, b)
     H, power, noise = problems(torch_rng, antennas=6)
-    assert wider(H, power, noise).shape == (5, 6, 3)
+    assert solve(wider, H, power, noise).shape == (5, 6, 3)
 
 
 def test_checkpoint_round_trip_and_solver(tmp_path, torch_rng):
@@ -90,10 +100,10 @@ def test_checkpoint_round_trip_and_solver(tmp_path, torch_rng):
     loaded, card = checkpoint.load(out)
     assert card["training"]["steps"] == 3 and card["parameters"] > 0
     H, power, noise = problems(torch_rng, antennas=3)
-    torch.testing.assert_close(loaded(H, power, noise), trained(H, power, noise))
+    torch.testing.assert_close(solve(loaded, H, power, noise), solve(trained, H, power, noise))
     solver = agents.make("bert4beam", checkpoint=str(out))
     W = solver.solve(H.to(torch.complex128), power=power.double())
-    torch.testing.assert_close(W.to(torch.complex64), trained(H, power, noise))
+    torch.testing.assert_close(W.to(torch.complex64), solve(trained, H, power, noise))
     with pytest.raises(agents.NotApplicable, match="sum_rate models for N <= 3 antennas"):
         solver.solve(torch.randn(1, 2, 4, dtype=torch.complex128), power=1.0)
 
@@ -114,11 +124,12 @@ def test_resume_after_an_interruption_gives_the_same_weights(tmp_path, monkeypat
 
 def test_a_short_training_run_improves_the_utility(tmp_path):
     generator = torch.Generator().manual_seed(123)
-    H, power, noise = training.draw_problems(generator, 512, 3, 3, (0.0, 20.0))
+    H, power, noise = problems(generator, batch=512, users=3, antennas=3)
 
     def relative(net):
         with torch.no_grad():
-            return objective.relative_utility("sum_rate", H, net(H, power, noise), power, noise)
+            W = solve(net, H, power, noise)
+            return objective.relative_utility("sum_rate", H, W, power, noise)
 
     before = relative(training.train(config(0), tmp_path / "start", progress=False)).mean()
     after = relative(training.train(config(150), tmp_path / "end", progress=False)).mean()
@@ -126,11 +137,13 @@ def test_a_short_training_run_improves_the_utility(tmp_path):
 
 
 def test_cli_rejects_bad_arguments(capsys):
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exit_:
         training.main(["--users", "3", "0", "--out", "x"])
-    assert "--users must be positive integers" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
+    assert exit_.value.code == 2
+    assert "users must be positive integers" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
         training.main(["--hidden", "10", "--heads", "4", "--out", "x"])
+    assert exit_.value.code == 2
     assert "must be a multiple of heads" in capsys.readouterr().err
 
 
@@ -145,42 +158,6 @@ def test_torchrun_two_processes_on_gloo(tmp_path):
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["training"]["steps"] == 4 and "torch.distributed" not in result.stderr
     checkpoint.load(out)
-
-
-def test_evaluation_writes_the_model_card_with_its_command(tmp_path, capsys):
-    from agents.learned import evaluation
-
-    out = tmp_path / "tiny"
-    training.train(config(2), out, progress=False)
-    evaluation.main([str(out), "--users", "2", "4", "--snr-db", "10", "--channels", "8"])
-    card = json.loads(out.with_suffix(".json").read_text())["evaluation"]
-    assert card["command"].endswith("--users 2 4 --snr-db 10 --channels 8")
-    assert [(row["users"], row["seen"]) for row in card["rows"]] == [(2, True), (4, False)]
-    for row in card["rows"]:
-        assert row["ratio"] == pytest.approx(row["model"] / row["reference"])
-        assert 0 < row["ratio"] < 1.01  # an untrained model does not beat WMMSE
-    text = out.with_suffix(".md").read_text()
-    assert "ratio to `wmmse`" in text
-    assert f"| 2 | {100 * card['rows'][0]['ratio']:.1f}% |" in text
-    assert f"| 4 | *{100 * card['rows'][1]['ratio']:.1f}%* |" in text  # unseen K
-
-
-def test_evaluation_scores_baselines_on_the_same_channels(tmp_path, capsys):
-    from agents.learned import evaluation
-
-    training.train(config(2), tmp_path / "tiny", progress=False)
-    training.train(config(0), tmp_path / "untrained", progress=False)
-    arguments = [str(tmp_path / "tiny"), "--users", "3", "--snr-db", "0", "--channels", "8"]
-    evaluation.main([*arguments, "--baseline", str(tmp_path / "tiny")])
-    row = json.loads((tmp_path / "tiny.json").read_text())["evaluation"]["rows"][0]
-    assert row["tiny"]["value"] == pytest.approx(row["model"])  # itself, same channels
-    evaluation.main([*arguments, "--baseline", str(tmp_path / "untrained")])
-    text = (tmp_path / "tiny.md").read_text()
-    row = json.loads((tmp_path / "tiny.json").read_text())["evaluation"]["rows"][0]
-    assert f"{100 * row['ratio']:.1f}% / {100 * row['untrained']['ratio']:.1f}%" in text
-    with pytest.raises(SystemExit):
-        evaluation.main([*arguments, "--utilities", "min_rate"])
-    assert "serves ['sum_rate']" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("utility, antennas", [("min_rate", 3), ("energy_efficiency", 5)])
@@ -214,15 +191,15 @@ def test_energy_efficiency_learns_to_transmit_less(torch_rng):
     projection has none (the model's output starts outside the ball)."""
     net = model(utility="energy_efficiency").train()
     H, power, noise = problems(torch_rng)
-    used = transmit_power(net(H, power, noise))
+    used = transmit_power(solve(net, H, power, noise))
     used.sum().backward()
     assert net.power.weight.grad.abs().sum() > 0
     optimizer = torch.optim.Adam(net.parameters(), lr=0.05)
     for _ in range(30):
         optimizer.zero_grad()
-        (transmit_power(net(H, power, noise)) / power).mean().backward()
+        (transmit_power(solve(net, H, power, noise)) / power).mean().backward()
         optimizer.step()
-    assert (transmit_power(net(H, power, noise)) < 0.2 * power).all()
+    assert (transmit_power(solve(net, H, power, noise)) < 0.2 * power).all()
 
 
 def test_a_run_moved_between_devices_resumes_with_a_new_stream(tmp_path, monkeypatch):

@@ -10,7 +10,9 @@ import torch
 import agents
 from agents.classical.linear import rzf_beamformer
 from agents.learned import checkpoint, curriculum, objective, training
+from agents.learned.model import Sampler, draw_problem
 from agents.learned.sallo import SERVED, Sallo, SalloConfig, with_refinement
+from agents.problem import make_problem
 from beamgym.downlink import project_power, rates, transmit_power
 from beamgym.utilities import UTILITIES, utility
 from tests.agents.learned.interruption import interrupt_at_draw
@@ -28,7 +30,14 @@ def model(**options) -> Sallo:
 
 
 def problems(generator, batch=6, users=4, antennas=5):
-    return training.draw_problems(generator, batch, users, antennas, (0.0, 20.0))
+    problem = draw_problem(Sampler(generator), batch, users, antennas, (0.0, 20.0), "sum_rate")
+    return problem.H, problem.power, problem.noise_power
+
+
+def solve(net: Sallo, H, power, noise, window=None, **masks) -> torch.Tensor:
+    """``net``'s beamformers for the problems ``(H, power, noise)`` of its own utility."""
+    problem = make_problem(H, power, noise, utility=net.config.utility, **masks)
+    return net(problem, window=window)
 
 
 def test_without_steps_the_untrained_model_is_rzf(torch_rng):
@@ -36,7 +45,7 @@ def test_without_steps_the_untrained_model_is_rzf(torch_rng):
     torch.manual_seed(0)
     net = Sallo(SalloConfig(**(SMALL | {"gradient_steps": 0}))).eval()
     H, power, noise = problems(torch_rng)
-    torch.testing.assert_close(net(H, power, noise), rzf_beamformer(H, power, noise))
+    torch.testing.assert_close(solve(net, H, power, noise), rzf_beamformer(H, power, noise))
 
 
 def test_the_untrained_gradient_steps_raise_the_sum_rate_of_rzf(torch_rng):
@@ -44,7 +53,7 @@ def test_the_untrained_gradient_steps_raise_the_sum_rate_of_rzf(torch_rng):
     net = Sallo(SalloConfig(**SMALL)).eval()
     H, power, noise = problems(torch_rng, batch=200)
     start = rates(H, rzf_beamformer(H, power, noise), noise).sum(-1).mean()
-    assert rates(H, net(H, power, noise), noise).sum(-1).mean() > start
+    assert rates(H, solve(net, H, power, noise), noise).sum(-1).mean() > start
 
 
 @pytest.mark.parametrize("streams, refine", [("both", 0), ("users", 0), ("antennas", 3)])
@@ -52,14 +61,16 @@ def test_permuting_users_permutes_the_beamformer(streams, refine, torch_rng):
     net = model(streams=streams, refine_steps=refine)
     H, power, noise = problems(torch_rng)
     order = torch.tensor([2, 0, 3, 1])
-    torch.testing.assert_close(net(H[:, order], power, noise), net(H, power, noise)[:, :, order])
+    torch.testing.assert_close(
+        solve(net, H[:, order], power, noise), solve(net, H, power, noise)[:, :, order]
+    )
 
 
 @pytest.mark.parametrize("name", SERVED)
 def test_every_utility_is_feasible_and_rate_utilities_use_the_whole_budget(name, torch_rng):
     net = model(utility=name)
     H, power, noise = problems(torch_rng)
-    used = transmit_power(net(H, power, noise))
+    used = transmit_power(solve(net, H, power, noise))
     if UTILITIES[name].full_power:
         torch.testing.assert_close(used, power)
     else:
@@ -72,20 +83,20 @@ def test_padded_entries_get_no_power_and_the_dense_problem_its_beamformer(refine
     power on the padding, and the active users' rates are those of the active block."""
     net = model(refine_steps=refine)
     H, power, noise = problems(torch_rng, users=3, antennas=4)
-    dense = net(H, power, noise)
+    dense = solve(net, H, power, noise)
     users = torch.tensor([False, True, False, True, True])
     antennas = torch.tensor([True, True, True, True, False, False])
     padded = torch.zeros(6, 5, 6, dtype=H.dtype)
     padded[:, users] = torch.nn.functional.pad(H, (0, 2))
     user_mask, antenna_mask = users.expand(6, 5), antennas.expand(6, 6)
-    W = net(padded, power, noise, user_mask, antenna_mask)
+    W = solve(net, padded, power, noise, user_mask=user_mask, antenna_mask=antenna_mask)
     torch.testing.assert_close(W[:, :4][:, :, users], dense)
     assert not W[:, :, ~users].any() and not W[:, 4:].any()
 
     scattered = torch.tensor([False, True, True, False, True, True])
     padded = torch.zeros(6, 5, 6, dtype=H.dtype)
     padded[:, users.nonzero()[:, 0, None], scattered.nonzero()[:, 0]] = H
-    W = net(padded, power, noise, user_mask, scattered.expand(6, 6))
+    W = solve(net, padded, power, noise, user_mask=user_mask, antenna_mask=scattered.expand(6, 6))
     assert not W[:, ~scattered].any() and not W[:, :, ~users].any()
     block = W[:, scattered][:, :, users]
     torch.testing.assert_close(rates(padded, W, noise)[:, users], rates(H, block, noise))
@@ -97,7 +108,7 @@ def test_the_refinement_is_heavy_ball_ascent_on_the_layers_output(torch_rng):
     net = model(refine_steps=4, momentum=0.8)
     plain = with_refinement(net, SalloConfig(**SMALL)).eval()
     H, power, noise = problems(torch_rng)
-    W, velocity = plain(H, power, noise), 0.0
+    W, velocity = solve(plain, H, power, noise), 0.0
     snr = torch.log10(power / noise)[:, None, None]
     for a, b in net.refine_eta.detach().T:
         W = W.detach().requires_grad_()
@@ -108,9 +119,9 @@ def test_the_refinement_is_heavy_ball_ascent_on_the_layers_output(torch_rng):
         velocity = 0.8 * velocity + 0.01 * torch.exp(a + b * snr) * direction
         W = project_power(W + velocity, power, full_power=True)
     with torch.no_grad():
-        torch.testing.assert_close(net(H, power, noise), W.detach())
+        torch.testing.assert_close(solve(net, H, power, noise), W.detach())
         torch.testing.assert_close(
-            net(H, power, noise, window=(0, 1)), plain(H, power, noise, window=(0, 1))
+            solve(net, H, power, noise, window=(0, 1)), solve(plain, H, power, noise, window=(0, 1))
         )
 
 
@@ -123,7 +134,7 @@ def test_the_training_gradient_through_the_steps_is_exact(name, torch_rng):
     H, power, noise = H.to(torch.complex128), power.double(), noise.double()
 
     def value() -> torch.Tensor:
-        return utility(name, rates(H, net(H, power, noise), noise)).sum()
+        return utility(name, rates(H, solve(net, H, power, noise), noise)).sum()
 
     (gradient,) = torch.autograd.grad(value(), net.refine_eta)
     with torch.no_grad():
@@ -144,7 +155,7 @@ def test_the_untrained_refinement_raises_the_sum_rate_at_high_snr(torch_rng):
     power = torch.full_like(noise, 100.0)
     with torch.no_grad():
         before, after = (
-            rates(H, net(H, power, noise), noise).sum(-1).mean() for net in (plain, refined)
+            rates(H, solve(net, H, power, noise), noise).sum(-1).mean() for net in (plain, refined)
         )
     assert after > before * 1.01, (before, after)
 
@@ -152,7 +163,7 @@ def test_the_untrained_refinement_raises_the_sum_rate_at_high_snr(torch_rng):
 def test_the_window_trains_its_layers_only_and_runs_none_after_it(torch_rng):
     net = model(layers=3).train()
     H, power, noise = problems(torch_rng)
-    W = net(H, power, noise, window=(1, 2))
+    W = solve(net, H, power, noise, window=(1, 2))
     rates(H, W, noise).sum().backward()
     grads = [any(p.grad is not None for p in block.parameters()) for block in net.blocks]
     assert grads == [False, True, False]
@@ -163,7 +174,7 @@ def test_first_and_second_order_training_give_different_gradients(torch_rng):
     grads = []
     for second_order in (True, False):
         net = model(second_order=second_order).train()
-        rates(H, net(H, power, noise), noise).sum().backward()
+        rates(H, solve(net, H, power, noise), noise).sum().backward()
         grads.append(net.blocks[0].streams.qkv.weight.grad)
     assert not torch.allclose(grads[0], grads[1])
 
@@ -184,7 +195,7 @@ def test_bad_config_and_sizes_are_clear_errors(torch_rng):
             SalloConfig(**bad)
     H, power, noise = problems(torch_rng, users=7)
     with pytest.raises(ValueError, match="K <= 6"):
-        model()(H, power, noise)
+        solve(model(), H, power, noise)
 
 
 def test_schedule_slides_the_window_and_grows_the_sizes_within_each_phase():
@@ -211,9 +222,14 @@ def test_schedule_slides_the_window_and_grows_the_sizes_within_each_phase():
 def test_padded_draws_put_each_array_at_random_positions_in_order():
     generator = torch.Generator().manual_seed(0)
     users, antennas = torch.tensor([2, 5, 3]), torch.tensor([4, 1, 6])
-    H, power, noise, user_mask, antenna_mask = curriculum.draw_padded_problems(
-        generator, users, antennas, 6, (10.0, 10.0), ("sparse",)
+    problem = curriculum.draw_padded_problems(
+        generator, users, antennas, 6, (10.0, 10.0), "min_rate", ("sparse",)
     )
+    H, power, noise = problem.H, problem.power, problem.noise_power
+    user_mask, antenna_mask = problem.user_mask, problem.antenna_mask
+    assert H.shape == (3, 6, 6) and H.dtype == torch.complex64 and problem.utility == "min_rate"
+    torch.testing.assert_close(noise, torch.ones(3))
+    torch.testing.assert_close(problem.weights, torch.ones(3, 6))
     torch.testing.assert_close(user_mask.sum(-1), users)
     torch.testing.assert_close(antenna_mask.sum(-1), antennas)
     active = user_mask[:, :, None] & antenna_mask[:, None, :]
@@ -226,19 +242,22 @@ def test_padded_draws_put_each_array_at_random_positions_in_order():
     torch.testing.assert_close(moved[1, 2], torch.tensor([1.0, 2, 3, 0, 0, 0]))
 
 
-def config(steps: int, **changes) -> checkpoint.TrainingConfig:
+def config(steps: int, draw: dict | None = None, **changes) -> checkpoint.TrainingConfig:
     settings = {
         "model": "sallo-m",
         "model_config": SMALL | {"size": 4},
-        "users": (2, 3, 4),
-        "antennas": (2, 3, 4),
+        "draw": {
+            "users": (2, 3, 4),
+            "antennas": (2, 3, 4),
+            "window": 1,
+            "stages": (3, 4),
+            "replay": 0.25,
+        }
+        | (draw or {}),
         "steps": steps,
         "batch_size": 64,
         "learning_rate": 3e-3,
         "warmup": 5,
-        "window": 1,
-        "stages": (3, 4),
-        "replay": 0.25,
         **changes,
     }
     return checkpoint.TrainingConfig(**settings)
@@ -249,10 +268,14 @@ def test_checkpoint_round_trip_and_solver(tmp_path, torch_rng):
     loaded, card = checkpoint.load(tmp_path / "sallo")
     H, power, noise = problems(torch_rng, users=3, antennas=4)
     with torch.no_grad():
-        torch.testing.assert_close(loaded(H, power, noise), net.eval()(H, power, noise))
+        torch.testing.assert_close(
+            solve(loaded, H, power, noise), solve(net.eval(), H, power, noise)
+        )
     solver = agents.make("sallo-m", checkpoint=str(tmp_path / "sallo"))
     W = solver.solve(H.to(torch.complex128), power=power.double())
-    torch.testing.assert_close(W.to(torch.complex64), loaded(H, power, noise), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(
+        W.to(torch.complex64), solve(loaded, H, power, noise), rtol=1e-4, atol=1e-5
+    )
     assert (solver.model.config.utility, 3, 4) in solver.trained_on()
     with pytest.raises(agents.NotApplicable, match="N <= 4"):
         solver.solve(torch.randn(2, 3, 5, dtype=torch.complex128), power=10.0)
@@ -260,7 +283,7 @@ def test_checkpoint_round_trip_and_solver(tmp_path, torch_rng):
 
 def test_resume_after_an_interruption_gives_the_same_weights(tmp_path, monkeypatch):
     whole = training.train(config(6), tmp_path / "whole", progress=False)
-    interrupt_at_draw(monkeypatch, 4, "draw_padded_problems")
+    interrupt_at_draw(monkeypatch, 4)
     with pytest.raises(KeyboardInterrupt):
         training.train(config(6), tmp_path / "split", progress=False)
     monkeypatch.undo()
@@ -273,17 +296,23 @@ def mean_relative(net: Sallo) -> float:
     """The mean sum rate relative to RZF on fixed padded 2-4 x 2-4 problems."""
     generator = torch.Generator().manual_seed(123)
     sizes = torch.randint(2, 5, (2, 512), generator=generator)
-    H, power, noise, users, antennas = curriculum.draw_padded_problems(
-        generator, sizes[0], sizes[1], 4, (0.0, 20.0)
+    problem = curriculum.draw_padded_problems(
+        generator, sizes[0], sizes[1], 4, (0.0, 20.0), "sum_rate"
     )
     with torch.no_grad():
-        W = net.eval()(H, power, noise, users, antennas)
-    return float(objective.relative_utility("sum_rate", H, W, power, noise, user_mask=users).mean())
+        W = net.eval()(problem)
+    H, power, noise = problem.H, problem.power, problem.noise_power
+    relative = objective.relative_utility(
+        "sum_rate", H, W, power, noise, user_mask=problem.user_mask
+    )
+    return float(relative.mean())
 
 
 def test_a_short_run_improves_the_sum_rate(tmp_path):
     before = mean_relative(training.train(config(0), tmp_path / "start", progress=False))
-    after = mean_relative(training.train(config(60, window=0), tmp_path / "end", progress=False))
+    after = mean_relative(
+        training.train(config(60, {"window": 0}), tmp_path / "end", progress=False)
+    )
     assert after > before + 0.01, (before, after)
 
 
@@ -293,19 +322,26 @@ def test_cli_trains_sallo_and_rejects_other_models_flags(tmp_path, capsys):
         ["--model", "sallo-m", "--size", "3", "--layers", "2"]
         + ["--embed", "8", "--model-dim", "8", "--heads", "2", "--gradient-steps", "1"]
         + ["--window", "1", "--stages", "2", "3", "--replay", "0.5", "--users", "2", "3"]
+        + ["--antennas", "2", "3", "--no-second-order", "--no-lifted"]
         + ["--steps", "3", "--batch-size", "8", "--warmup", "1", "--out", str(out)]
     )
-    _, card = checkpoint.load(out)
-    assert card["training"]["antennas"] == [2, 3] and card["training"]["stages"] == [2, 3]
-    for flag in (["--num-antennas", "8"], ["--rzf-features"], ["--hidden", "8"]):
-        with pytest.raises(SystemExit):
-            training.main(["--model", "sallo-m", *flag, "--out", str(out)])
-        assert "does not apply to --model sallo-m" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        training.main(["--model", "bert4beam", "--window", "2", "--out", str(out)])
-    assert "--window does not apply to --model bert4beam" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
+    model, card = checkpoint.load(out)
+    draw = card["training"]["draw"]
+    assert draw["antennas"] == [2, 3] and draw["stages"] == [2, 3] and draw["replay"] == 0.5
+    assert (model.config.size, model.config.second_order, model.config.lifted) == (3, False, False)
+    for arguments in (
+        ["--model", "sallo-m", "--num-antennas", "8"],
+        ["--model", "sallo-m", "--rzf-features"],
+        ["--model", "sallo-m", "--hidden", "8"],
+        ["--model", "bert4beam", "--window", "2"],
+    ):
+        with pytest.raises(SystemExit) as exit_:
+            training.main([*arguments, "--out", str(out)])
+        assert exit_.value.code == 2
+        assert f"unrecognized arguments: {arguments[2]}" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
         training.main(["--model", "sallo-m", "--users", "20", "--out", str(out)])
+    assert exit_.value.code == 2
     assert "K, N <= 16" in capsys.readouterr().err
 
 
@@ -328,18 +364,19 @@ def test_fine_tuning_adds_a_refinement_or_changes_the_utility(tmp_path, capsys):
     with pytest.raises(ValueError, match="can only gain a refinement"):
         with_refinement(base, SalloConfig(**(SMALL | {"size": 4, "embed": 16})))
     training.train(training_bert4beam(), tmp_path / "bert", progress=False)
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exit_:
         training.main(
             [*arguments[:2], "--init-from", str(tmp_path / "bert"), "--out", str(tmp_path / "x")]
         )
-    assert "is not a sallo-m checkpoint" in capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert "holds a bert4beam, not a sallo-m" in capsys.readouterr().err
 
 
 def training_bert4beam() -> checkpoint.TrainingConfig:
     return checkpoint.TrainingConfig(
         model="bert4beam",
         model_config={"num_antennas": 3, "hidden": 8, "heads": 2, "layers": 1, "feedforward": 8},
-        users=(2,),
+        draw={"users": (2,)},
         steps=0,
         batch_size=8,
     )
@@ -351,7 +388,8 @@ def test_torchrun_two_processes_on_gloo(tmp_path):
     command += ["--master-port", "29521", "-m", "agents.learned.training", "--model", "sallo-m"]
     command += ["--size", "3", "--layers", "2", "--embed", "8"]
     command += ["--model-dim", "8", "--heads", "2", "--gradient-steps", "1", "--window", "1"]
-    command += ["--users", "2", "3", "--steps", "4", "--batch-size", "16", "--warmup", "2"]
+    command += ["--users", "2", "3", "--antennas", "2", "3"]
+    command += ["--steps", "4", "--batch-size", "16", "--warmup", "2"]
     result = subprocess.run(
         command + ["--out", str(out)], capture_output=True, text=True, timeout=240
     )
@@ -371,4 +409,4 @@ def test_the_untrained_steps_ascend_the_models_own_utility(name, torch_rng):
     def value(W):
         return utility(name, rates(H, W, noise), power_used=transmit_power(W)).mean()
 
-    assert value(net(H, power, noise)) > value(W0)
+    assert value(solve(net, H, power, noise)) > value(W0)

@@ -10,7 +10,9 @@ import torch
 import agents
 from agents.classical.linear import regularized_directions
 from agents.learned import checkpoint, objective, training
+from agents.learned.model import Sampler, draw_problem
 from agents.learned.ubert import DEFAULT_TASKS, Ubert, UbertConfig
+from agents.problem import Problem, make_problem
 from beamgym.downlink import project_power, transmit_power
 from beamgym.layout import TASKS
 from beamgym.utilities import UTILITIES
@@ -29,16 +31,24 @@ VARIANTS = [{}, {"rzf_features": True}, {"power_head": False}]
 
 
 def problems(generator, batch=5, users=3, antennas=4):
-    return training.draw_problems(generator, batch, users, antennas, (0.0, 20.0))
+    problem = draw_problem(Sampler(generator), batch, users, antennas, (0.0, 20.0), "sum_rate")
+    return problem.H, problem.power, problem.noise_power
 
 
-def config(steps: int, **changes) -> checkpoint.TrainingConfig:
+def solve(net, H, power, noise, task: str | torch.Tensor, **masks_and_weights) -> torch.Tensor:
+    """``net``'s beamformers for ``(H, power, noise)`` and ``task``: a utility's name (the
+    problem's utility) or indices into ``TASKS`` per sample (``tasks=``)."""
+    if isinstance(task, str):
+        return net(make_problem(H, power, noise, utility=task, **masks_and_weights))
+    problem = make_problem(H, power, noise, utility="sum_rate", **masks_and_weights)
+    return net(problem, tasks=task)
+
+
+def config(steps: int, draw: dict | None = None, **changes) -> checkpoint.TrainingConfig:
     settings = {
         "model": "ubert",
         "model_config": SMALL,
-        "utilities": DEFAULT_TASKS,
-        "antennas": (3, 4),
-        "users": (2, 3),
+        "draw": {"antennas": (3, 4), "users": (2, 3)} | (draw or {}),
         "steps": steps,
         "batch_size": 48,
         "learning_rate": 3e-3,
@@ -55,22 +65,24 @@ def test_permuting_users_or_antennas_permutes_the_beamformer(utility, options, t
     H, power, noise = problems(torch_rng)
     weights = torch.rand(5, 3, generator=torch_rng)
     users, antennas = torch.tensor([2, 0, 1]), torch.tensor([3, 1, 0, 2])
-    W = net(H, power, noise, utility, weights=weights)
-    permuted = net(H[:, users], power, noise, utility, weights=weights[:, users])
+    W = solve(net, H, power, noise, utility, weights=weights)
+    permuted = solve(net, H[:, users], power, noise, utility, weights=weights[:, users])
     torch.testing.assert_close(permuted, W[:, :, users])
     torch.testing.assert_close(
-        net(H[:, :, antennas], power, noise, utility, weights=weights), W[:, antennas]
+        solve(net, H[:, :, antennas], power, noise, utility, weights=weights), W[:, antennas]
     )
 
 
 def test_task_ids_per_sample_equal_one_task_per_batch(torch_rng):
     net = model()
     H, power, noise = problems(torch_rng, batch=len(TASKS))
-    W = net(H, power, noise, torch.arange(len(TASKS)))
+    W = solve(net, H, power, noise, torch.arange(len(TASKS)))
     for t, name in enumerate(TASKS):
-        alone = net(H[t : t + 1], power[t : t + 1], noise[t : t + 1], name)
+        alone = solve(net, H[t : t + 1], power[t : t + 1], noise[t : t + 1], name)
         torch.testing.assert_close(W[t : t + 1], alone)
-    assert not torch.allclose(net(H, power, noise, "sum_rate"), net(H, power, noise, "min_rate"))
+    assert not torch.allclose(
+        solve(net, H, power, noise, "sum_rate"), solve(net, H, power, noise, "min_rate")
+    )
 
 
 @pytest.mark.parametrize("power_head", [True, False])
@@ -80,7 +92,7 @@ def test_rate_tasks_use_the_whole_budget_and_energy_efficiency_may_use_less(
 ):
     net = model(power_head=power_head)
     H, power, noise = problems(torch_rng)
-    assert (transmit_power(net(H, power, noise, utility)) <= power * (1 + 1e-5)).all()
+    assert (transmit_power(solve(net, H, power, noise, utility)) <= power * (1 + 1e-5)).all()
     with torch.no_grad():
         if power_head:  # a power fraction near 0
             net.output.weight[2] = 0.0
@@ -88,7 +100,7 @@ def test_rate_tasks_use_the_whole_budget_and_energy_efficiency_may_use_less(
         else:  # a small raw output: the ball keeps it, the sphere scales it up
             net.output.weight.mul_(1e-3)
             net.output.bias.mul_(1e-3)
-    used = transmit_power(net(H, power, noise, utility))
+    used = transmit_power(solve(net, H, power, noise, utility))
     if UTILITIES[utility].full_power:
         torch.testing.assert_close(used, power)
     else:
@@ -104,7 +116,7 @@ def test_the_power_of_energy_efficiency_has_a_gradient_at_any_output_scale(torch
         net = model(power_head=power_head)
         with torch.no_grad():
             net.output.weight[:2].mul_(100.0)  # a raw beamformer far above the budget
-        used = transmit_power(net(H, power, noise, "energy_efficiency")).sum()
+        used = transmit_power(solve(net, H, power, noise, "energy_efficiency")).sum()
         (gradient,) = torch.autograd.grad(used, net.output.bias)
         assert (gradient.abs().max() > 1e-3) == power_head, gradient
 
@@ -123,10 +135,13 @@ def test_padded_users_and_antennas_get_nothing_and_do_not_change_the_others(opti
     tasks = torch.tensor(
         [TASKS.index(name) for name in ("weighted_sum_rate", "min_rate", "energy_efficiency")]
     )
-    W = net(H, power, noise, tasks, user_mask, antenna_mask, weights=weights)
+    W = solve(
+        net, H, power, noise, tasks, user_mask=user_mask, antenna_mask=antenna_mask, weights=weights
+    )
     for b in range(3):
         users, antennas = torch.nonzero(user_mask[b])[:, 0], torch.nonzero(antenna_mask[b])[:, 0]
-        dense = net(
+        dense = solve(
+            net,
             H[b : b + 1][:, users][:, :, antennas],
             power[b : b + 1],
             noise[b : b + 1],
@@ -144,38 +159,42 @@ def test_weights_enter_only_the_weighted_sum_rate_and_only_by_their_ratios(torch
     weights = torch.rand(5, 3, generator=torch_rng) + 0.1
     for name in ("sum_rate", "min_rate"):
         torch.testing.assert_close(
-            net(H, power, noise, name, weights=weights), net(H, power, noise, name)
+            solve(net, H, power, noise, name, weights=weights), solve(net, H, power, noise, name)
         )
-    weighted = net(H, power, noise, "weighted_sum_rate", weights=weights)
+    weighted = solve(net, H, power, noise, "weighted_sum_rate", weights=weights)
     torch.testing.assert_close(
-        net(H, power, noise, "weighted_sum_rate", weights=7 * weights), weighted
+        solve(net, H, power, noise, "weighted_sum_rate", weights=7 * weights), weighted
     )
-    assert not torch.allclose(weighted, net(H, power, noise, "weighted_sum_rate"))
+    assert not torch.allclose(weighted, solve(net, H, power, noise, "weighted_sum_rate"))
 
 
 def test_bad_tasks_and_config_are_clear_errors(torch_rng):
     H, power, noise = problems(torch_rng)
+    weights = torch.ones(5, 3)
     with pytest.raises(ValueError, match="utility must be one of"):
-        model()(H, power, noise, "throughput")
+        model()(Problem(H, power, noise, weights, "throughput"))  # past make_problem's check
     with pytest.raises(ValueError, match="task ids must be in"):
-        model()(H, power, noise, torch.tensor(len(TASKS)))
+        solve(model(), H, power, noise, torch.tensor(len(TASKS)))
     with pytest.raises(ValueError, match="must be a multiple of heads"):
         UbertConfig(hidden=10, heads=4)
     for changes, message in [
-        ({"utilities": ()}, "must name its tasks"),
-        ({"utilities": ("sum_rate", "rate")}, "utilities must be in"),
-        ({"utilities": ("sum_rate", "sum_rate")}, "distinct"),
-        ({"antennas": ()}, "must name its antenna counts"),
+        ({"utilities": ()}, "utilities must be distinct names in"),
+        ({"utilities": ("sum_rate", "rate")}, "utilities must be distinct names in"),
+        ({"utilities": ("sum_rate", "sum_rate")}, "utilities must be distinct"),
+        ({"antennas": ()}, "antennas must be positive integers"),
         ({"antennas": (4, 0)}, "antennas must be positive"),
         ({"task_sampling": "round-robin"}, "task_sampling must be one of"),
     ]:
         with pytest.raises(ValueError, match=message):
-            config(1, **changes).build()
+            config(1, changes).build()
+    with pytest.raises(ValueError, match=r"batch_size 2 leaves some of .* no sample"):
+        config(1, batch_size=2).build()
+    # a BERT4beam run trains its model_config's utility at its num_antennas: its draws
+    # have no tasks or antenna counts to set
     bert = {"model": "bert4beam", "model_config": {"num_antennas": 3, **SMALL}}
-    with pytest.raises(ValueError, match="trains only its model_config's utility"):
-        config(1, **bert, antennas=()).build()
-    with pytest.raises(ValueError, match="has N=3"):
-        config(1, **bert, utilities=(), antennas=(4,)).build()
+    for draw in ({"users": (2, 3), "utilities": DEFAULT_TASKS}, {"users": (2,), "antennas": (4,)}):
+        with pytest.raises((TypeError, ValueError), match="utilities|antennas"):
+            checkpoint.TrainingConfig(**bert, draw=draw, steps=1, batch_size=8).build()
 
 
 def test_each_task_is_normalised_by_its_reference(torch_rng):
@@ -196,29 +215,32 @@ def test_each_task_is_normalised_by_its_reference(torch_rng):
 def test_checkpoint_round_trip_and_solver(tmp_path, torch_rng):
     out = tmp_path / "tiny"
     trained = training.train(
-        config(3, utilities=("sum_rate", "energy_efficiency")), out, progress=False
+        config(3, {"utilities": ("sum_rate", "energy_efficiency")}), out, progress=False
     ).eval()
     loaded, card = checkpoint.load(out)
-    assert card["training"]["utilities"] == ["sum_rate", "energy_efficiency"]
+    assert card["training"]["draw"]["utilities"] == ["sum_rate", "energy_efficiency"]
     H, power, noise = problems(torch_rng, antennas=7)  # an N it did not train on
     solver = agents.make("ubert", checkpoint=str(out))
     assert solver.utilities == ("sum_rate", "energy_efficiency")
     for name in solver.utilities:
-        torch.testing.assert_close(loaded(H, power, noise, name), trained(H, power, noise, name))
+        torch.testing.assert_close(
+            solve(loaded, H, power, noise, name), solve(trained, H, power, noise, name)
+        )
         W = solver.solve(H.to(torch.complex128), power=power.double(), utility=name)
-        torch.testing.assert_close(W.to(torch.complex64), trained(H, power, noise, name))
+        torch.testing.assert_close(W.to(torch.complex64), solve(trained, H, power, noise, name))
     with pytest.raises(ValueError, match="optimises utility in"):
         solver.solve(H, power=10.0, utility="min_rate")
 
 
 def test_resume_after_an_interruption_gives_the_same_weights(tmp_path, monkeypatch):
     settings = {"task_sampling": "random", "utilities": TASKS}  # random tasks and weights
-    whole = training.train(config(6, **settings), tmp_path / "whole", progress=False)
+    whole = training.train(config(6, settings), tmp_path / "whole", progress=False)
     interrupt_at_draw(monkeypatch, 4)
     with pytest.raises(KeyboardInterrupt):
-        training.train(config(6, **settings), tmp_path / "split", progress=False)
+        training.train(config(6, settings), tmp_path / "split", progress=False)
     monkeypatch.undo()
-    resumed = training.train(config(6, **settings), tmp_path / "split", resume=True, progress=False)
+    assert torch.load(tmp_path / "split.train.pt", weights_only=True)["step"] == 3
+    resumed = training.train(config(6, settings), tmp_path / "split", resume=True, progress=False)
     for a, b in zip(whole.parameters(), resumed.parameters(), strict=True):
         torch.testing.assert_close(a, b)
 
@@ -226,10 +248,12 @@ def test_resume_after_an_interruption_gives_the_same_weights(tmp_path, monkeypat
 def mean_relative(net: torch.nn.Module) -> float:
     """The mean over the default tasks of the mean relative utility, K = 3, N = 4."""
     generator = torch.Generator().manual_seed(123)
-    H, power, noise = training.draw_problems(generator, 256, 3, 4, (0.0, 20.0))
+    H, power, noise = problems(generator, batch=256, users=3, antennas=4)
     with torch.no_grad():
         values = [
-            objective.relative_utility(name, H, net(H, power, noise, name), power, noise).mean()
+            objective.relative_utility(
+                name, H, solve(net, H, power, noise, name), power, noise
+            ).mean()
             for name in DEFAULT_TASKS
         ]
     return float(torch.stack(values).mean())
@@ -239,7 +263,7 @@ def mean_relative(net: torch.nn.Module) -> float:
 def test_a_short_multi_task_run_improves_every_task_on_average(sampling, tmp_path):
     before = mean_relative(training.train(config(0), tmp_path / "start", progress=False))
     after = mean_relative(
-        training.train(config(100, task_sampling=sampling), tmp_path / "end", progress=False)
+        training.train(config(100, {"task_sampling": sampling}), tmp_path / "end", progress=False)
     )
     assert after > before + 0.2, (before, after)
 
@@ -260,19 +284,19 @@ def test_cli_trains_ubert_and_rejects_the_single_task_flags(tmp_path, capsys):
         "rzf_features": True,
         "power_head": True,
     }
-    assert card["training"]["antennas"] == [3, 5] and card["training"]["task_sampling"] == "random"
-    with pytest.raises(SystemExit):
-        training.main(["--model", "ubert", "--num-antennas", "4", "--out", "x"])
-    assert "--num-antennas does not apply to --model ubert" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        training.main(["--utilities", "sum_rate", "--out", "x"])
-    assert "--utilities does not apply to --model bert4beam" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        training.main(["--rzf-features", "--out", "x"])
-    assert "--rzf-features does not apply to --model bert4beam" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        training.main(["--no-power-head", "--out", "x"])
-    assert "--no-power-head does not apply to --model bert4beam" in capsys.readouterr().err
+    draw = card["training"]["draw"]
+    assert draw["antennas"] == [3, 5] and draw["task_sampling"] == "random"
+    assert draw["utilities"] == ["sum_rate", "min_rate"] and draw["users"] == [2]
+    for arguments, flag in [
+        (["--model", "ubert", "--num-antennas", "4"], "--num-antennas"),
+        (["--utilities", "sum_rate"], "--utilities"),  # the default model, bert4beam
+        (["--rzf-features"], "--rzf-features"),
+        (["--no-power-head"], "--no-power-head"),
+    ]:
+        with pytest.raises(SystemExit) as exit_:
+            training.main([*arguments, "--out", "x"])
+        assert exit_.value.code == 2
+        assert f"unrecognized arguments: {flag}" in capsys.readouterr().err
 
 
 def test_torchrun_two_processes_share_the_random_task_of_each_step(tmp_path):
@@ -287,4 +311,4 @@ def test_torchrun_two_processes_share_the_random_task_of_each_step(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     _, card = checkpoint.load(out)
-    assert card["training"]["steps"] == 4 and card["training"]["task_sampling"] == "random"
+    assert card["training"]["steps"] == 4 and card["training"]["draw"]["task_sampling"] == "random"
