@@ -108,20 +108,6 @@ def test_checkpoint_round_trip_and_solver(tmp_path, torch_rng):
         solver.solve(torch.randn(1, 2, 4, dtype=torch.complex128), power=1.0)
 
 
-def test_resume_after_an_interruption_gives_the_same_weights(tmp_path, monkeypatch):
-    whole = training.train(config(8), tmp_path / "whole", progress=False)
-    interrupt_at_draw(monkeypatch, 5)
-    with pytest.raises(KeyboardInterrupt):
-        training.train(config(8), tmp_path / "split", progress=False)
-    monkeypatch.undo()
-    assert torch.load(tmp_path / "split.train.pt", weights_only=True)["step"] == 4
-    resumed = training.train(config(8), tmp_path / "split", resume=True, progress=False)
-    for a, b in zip(whole.parameters(), resumed.parameters(), strict=True):
-        torch.testing.assert_close(a, b)
-    with pytest.raises(ValueError, match="another configuration"):
-        training.train(config(9), tmp_path / "split", resume=True, progress=False)
-
-
 def test_a_short_training_run_improves_the_utility(tmp_path):
     generator = torch.Generator().manual_seed(123)
     H, power, noise = problems(generator, batch=512, users=3, antennas=3)

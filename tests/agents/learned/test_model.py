@@ -14,6 +14,7 @@ from agents.learned import objective, training
 from agents.learned.checkpoint import MODELS, TrainingConfig, load
 from agents.learned.model import LearnedModel, Sampler, draw_problem, from_dict
 from beamgym.downlink import transmit_power
+from tests.agents.learned.interruption import interrupt_at_draw
 
 SMALL: dict[str, tuple[dict, dict]] = {
     "bert4beam": (
@@ -142,6 +143,22 @@ def test_a_checkpoint_round_trips_exactly(cls, trained):
     assert set(stored["model_config"]) == {f.name for f in fields(cls.Config)}  # the whole model
     assert set(stored["draw"]) == {f.name for f in fields(cls.Draw)}
     assert canonical(TrainingConfig.from_dict(stored)) == canonical(run)
+
+
+@REGISTERED
+def test_resume_after_an_interruption_gives_the_same_weights(cls, tmp_path, monkeypatch):
+    run = config(cls, steps=6)
+    whole = training.train(run, tmp_path / "whole", progress=False)
+    interrupt_at_draw(monkeypatch, 4)
+    with pytest.raises(KeyboardInterrupt):
+        training.train(run, tmp_path / "split", progress=False)
+    monkeypatch.undo()
+    assert torch.load(tmp_path / "split.train.pt", weights_only=True)["step"] == 3
+    resumed = training.train(run, tmp_path / "split", resume=True, progress=False)
+    for a, b in zip(whole.parameters(), resumed.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
+    with pytest.raises(ValueError, match="another configuration"):
+        training.train(config(cls, steps=7), tmp_path / "split", resume=True, progress=False)
 
 
 @REGISTERED

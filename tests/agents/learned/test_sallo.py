@@ -15,7 +15,6 @@ from agents.learned.sallo import SERVED, Sallo, SalloConfig, with_refinement
 from agents.problem import make_problem
 from beamgym.downlink import project_power, rates, transmit_power
 from beamgym.utilities import UTILITIES, utility
-from tests.agents.learned.interruption import interrupt_at_draw
 
 SMALL = {"size": 6, "layers": 2, "embed": 8, "model_dim": 16}
 SMALL |= {"heads": 2, "gradient_steps": 2}
@@ -279,17 +278,6 @@ def test_checkpoint_round_trip_and_solver(tmp_path, torch_rng):
     assert (solver.model.config.utility, 3, 4) in solver.trained_on()
     with pytest.raises(agents.NotApplicable, match="N <= 4"):
         solver.solve(torch.randn(2, 3, 5, dtype=torch.complex128), power=10.0)
-
-
-def test_resume_after_an_interruption_gives_the_same_weights(tmp_path, monkeypatch):
-    whole = training.train(config(6), tmp_path / "whole", progress=False)
-    interrupt_at_draw(monkeypatch, 4)
-    with pytest.raises(KeyboardInterrupt):
-        training.train(config(6), tmp_path / "split", progress=False)
-    monkeypatch.undo()
-    resumed = training.train(config(6), tmp_path / "split", resume=True, progress=False)
-    for a, b in zip(whole.parameters(), resumed.parameters(), strict=True):
-        torch.testing.assert_close(a, b)
 
 
 def mean_relative(net: Sallo) -> float:
