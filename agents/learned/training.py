@@ -81,13 +81,6 @@ def _learning_rate(step: int, config: TrainingConfig) -> float:
     return config.learning_rate * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def _save(path: Path, payload: dict) -> None:
-    """Write atomically: a run killed while saving keeps the previous checkpoint."""
-    partial = path.with_name(path.name + ".partial")
-    torch.save(payload, partial)
-    os.replace(partial, path)
-
-
 def _update(
     model: nn.Module, optimizer: torch.optim.Optimizer, loss: torch.Tensor, step: int
 ) -> None:
@@ -102,10 +95,11 @@ def _update(
 
 
 class _Run:
-    """The distributed set-up of a run: device, rank, world size."""
+    """One training run on one process: the distributed set-up, the model, optimiser and
+    generator, and where they are saved (``OUT.train.pt``) and resumed from."""
 
-    def __init__(self, device: str | torch.device) -> None:
-        self.device = torch.device(device)
+    def __init__(self, config: TrainingConfig, out: str | Path, device: str | torch.device):
+        self.config, self.out, self.device = config, out, torch.device(device)
         self.distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
         if self.distributed and self.device.type == "cuda":
             self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
@@ -114,15 +108,73 @@ class _Run:
         self.rank, self.world = (
             (dist.get_rank(), dist.get_world_size()) if self.distributed else (0, 1)
         )
+        torch.manual_seed(config.seed)  # identical initial weights on every rank
+        self.model = config.initial_model().to(self.device)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.learning_rate)
+        self.generator = torch.Generator(self.device).manual_seed(config.seed * 1000 + self.rank)
+        self.state_path = checkpoint_file(out, ".train.pt")
+        self.start, self.elapsed, self.devices = 0, 0.0, [self.device.type]
+        self.began = time.perf_counter()
 
-    def gather(self, state: torch.Tensor) -> list[torch.Tensor]:
-        """Every rank's generator state, on the CPU (nccl gathers on the GPU)."""
-        if not self.distributed:
-            return [state]
-        mine = state.to(self.device)
-        states = [torch.empty_like(mine) for _ in range(self.world)]
-        dist.all_gather(states, mine)
-        return [s.cpu() for s in states]
+    def resume(self) -> None:
+        """Continue from ``OUT.train.pt`` if there is one (written by the same configuration)."""
+        if not self.state_path.is_file():
+            return
+        state = torch.load(self.state_path, weights_only=True, map_location=self.device)
+        if TrainingConfig.from_dict(state["config"]) != self.config:
+            raise ValueError(
+                f"{self.state_path} was written by another configuration; use a new --out"
+            )
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.start, self.elapsed, self.devices = state["step"], state["elapsed_s"], state["devices"]
+        if self.devices[-1] == self.device.type:
+            self.generator.set_state(state["generators"][self.rank].cpu())
+        else:  # CPU and CUDA generators have different states: a new stream, fixed by the step
+            self.generator.manual_seed(self.config.seed * 1000 + self.rank + 7919 * self.start)
+            self.devices = [*self.devices, self.device.type]
+
+    def wall_time(self) -> float:
+        return self.elapsed + time.perf_counter() - self.began
+
+    def save_state(self, step: int, random_state: torch.Tensor) -> None:
+        """Save the state before ``step``: ``random_state`` is the generator's then (every
+        rank's, gathered on rank 0; nccl gathers on the GPU)."""
+        states = [random_state]
+        if self.distributed:
+            mine = random_state.to(self.device)
+            states = [torch.empty_like(mine) for _ in range(self.world)]
+            dist.all_gather(states, mine)
+        if self.rank == 0:
+            self.state_path.parent.mkdir(parents=True, exist_ok=True)
+            payload = {
+                "config": asdict(self.config),
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "generators": [state.cpu() for state in states],
+                "step": step,
+                "elapsed_s": self.wall_time(),
+                "devices": self.devices,
+            }
+            partial = self.state_path.with_name(self.state_path.name + ".partial")
+            torch.save(payload, partial)  # then renamed: a kill while saving keeps the last
+            os.replace(partial, self.state_path)
+
+    def write(self, options: Any, command: str) -> None:
+        """``OUT.pt`` (the weights) and ``OUT.json`` (the card: the model's whole
+        configuration, defaults included, the command, wall time and parameter count)."""
+        model = self.model.cpu()
+        torch.save(model.state_dict(), checkpoint_file(self.out, ".pt"))
+        card = {
+            "training": asdict(self.config)
+            | {"model_config": asdict(model.config), "draw": asdict(options)},
+            "command": command,
+            "wall_time_s": round(self.wall_time(), 1),
+            "devices": self.devices,
+            "parameters": count_parameters(model),
+            "versions": {"beamgym": beamgym.__version__, "torch": torch.__version__},
+        }
+        checkpoint_file(self.out, ".json").write_text(json.dumps(card, indent=2) + "\n")
 
 
 def train(
@@ -137,64 +189,29 @@ def train(
 ) -> LearnedModel:
     """Train ``config``'s model on ``device``; returns it (on CPU). Rank 0 also writes
     ``OUT.pt``/``OUT.json``. Under torchrun on CUDA each rank takes GPU ``LOCAL_RANK``."""
-    run = _Run(device)
-    device, rank = run.device, run.rank
-    torch.manual_seed(config.seed)  # identical initial weights on every rank
-    model = config.initial_model().to(device)
+    run = _Run(config, out, device)
+    model, optimizer, generator = run.model, run.optimizer, run.generator
     options, share = config.options(), config.batch_size // run.world
     model.check_draw(options, share)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate)
-    generator = torch.Generator(device).manual_seed(config.seed * 1000 + rank)
+    if resume:
+        run.resume()
     sampler = Sampler(generator, run.distributed)
-    state_path = checkpoint_file(out, ".train.pt")
-    start, elapsed, devices = 0, 0.0, [device.type]
-    if resume and state_path.is_file():
-        state = torch.load(state_path, weights_only=True, map_location=device)
-        if TrainingConfig.from_dict(state["config"]) != config:
-            raise ValueError(f"{state_path} was written by another configuration; use a new --out")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        start, elapsed = state["step"], state["elapsed_s"]
-        devices = state["devices"]
-        if devices[-1] == device.type:
-            generator.set_state(state["generators"][rank].cpu())
-        else:  # CPU and CUDA generators have different states: a new stream, fixed by the step
-            generator.manual_seed(config.seed * 1000 + rank + 7919 * start)
-            devices = [*devices, device.type]
     trained = (
         nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
         if run.distributed
         else model
     )
-    began = time.perf_counter()
-
-    def checkpoint(step: int, random_state: torch.Tensor) -> None:
-        """Save the state before ``step``: ``random_state`` is the generator's then."""
-        generators = run.gather(random_state)
-        if rank == 0:
-            state_path.parent.mkdir(parents=True, exist_ok=True)
-            _save(
-                state_path,
-                {
-                    "config": asdict(config),
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "generators": generators,
-                    "step": step,
-                    "elapsed_s": elapsed + time.perf_counter() - began,
-                    "devices": devices,
-                },
-            )
-
     bar = None
-    if progress and rank == 0:
+    if progress and run.rank == 0:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=config.steps, initial=start, unit="step", desc=f"training {config.model}")
-    last: dict[str, Any] = {}  # the latest relative utility of each task, and the status
-    step, random_state = start, generator.get_state()
+        bar = tqdm(
+            total=config.steps, initial=run.start, unit="step", desc=f"training {model.name}"
+        )
+    last: dict[str, Any] = {}  # the latest relative utility of each task
+    step, random_state = run.start, generator.get_state()
     try:
-        for step in range(start, config.steps):
+        for step in range(run.start, config.steps):
             random_state = generator.get_state()
             for group in optimizer.param_groups:
                 group["lr"] = _learning_rate(step, config)
@@ -206,33 +223,18 @@ def train(
                 bar.update()
                 bar.set_postfix(last | batch.status)
             if (step + 1) % checkpoint_every == 0:
-                checkpoint(step + 1, generator.get_state())
+                run.save_state(step + 1, generator.get_state())
         step = config.steps
     except KeyboardInterrupt:
-        checkpoint(step, random_state)
+        run.save_state(step, random_state)
         raise
     finally:
         if bar is not None:
             bar.close()
-    checkpoint(step, generator.get_state())
-    if rank == 0:
-        model.cpu()
-        torch.save(model.state_dict(), checkpoint_file(out, ".pt"))
-        card = {  # the model's whole configuration, defaults included
-            "training": asdict(config)
-            | {"model_config": asdict(model.config), "draw": asdict(options)},
-            "command": command,
-            "wall_time_s": round(elapsed + time.perf_counter() - began, 1),
-            "devices": devices,
-            "parameters": count_parameters(model),
-            "versions": {"beamgym": beamgym.__version__, "torch": torch.__version__},
-        }
-        checkpoint_file(out, ".json").write_text(json.dumps(card, indent=2) + "\n")
+    run.save_state(step, generator.get_state())
+    if run.rank == 0:
+        run.write(options, command)
     return model.cpu()
-
-
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
 
 
 def _add_options(group: Any, cls: type, defaults: Any, names: tuple[str, ...] | None = None):
@@ -260,7 +262,7 @@ def _add_options(group: Any, cls: type, defaults: Any, names: tuple[str, ...] | 
             keywords["type"] = kind
         if "choices" in entry.metadata:
             keywords["choices"] = entry.metadata["choices"]
-        group.add_argument(_flag(entry.name), **keywords)
+        group.add_argument("--" + entry.name.replace("_", "-"), **keywords)
 
 
 def _start(argv: list[str]) -> tuple[type[LearnedModel], Any, str]:
