@@ -30,10 +30,10 @@ Decisions where the paper's text was not available to us (every one is a field o
 :class:`SalloConfig`):
 
 * **Sizes.** ``K_max = N_max = M = 16`` (``size``): with a square padding both streams have
-  ``4M`` tokens of width ``M`` and run as one batched computation (one weight set per stream,
-  :class:`~agents.learned.sallo_layer.PairedLinear`), half the operations of two passes. 6 layers, 3 gradient
-  steps each, embedding 32, attention width 64 (the author's 10 layers of width 768 do not
-  train on a 2-core CPU).
+  ``4M`` tokens of width ``M`` and run as one batched computation (one weight set per
+  stream, :class:`~agents.learned.sallo_layer.PairedLinear`), half the operations of two
+  passes. 6 layers, 3 gradient steps each, embedding 32, attention width 64 (the author's 10
+  layers of width 768 do not train on a 2-core CPU).
 * **Token identity.** Re/Im and C/W tokens are separate (the paper's layout), so a learned
   type embedding (4 vectors) is added after the embedding: attention alone cannot tell
   ``Re c_k`` from ``Im w_k``. The SNR ``10 log10(P / sigma2) / 10`` enters as a learned
