@@ -12,7 +12,7 @@ replaced, so ``runs/exp.lr1`` and ``runs/exp.lr2`` are two checkpoints.
 
 from __future__ import annotations
 
-import json
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,17 +23,11 @@ from agents.learned.bert4beam import Bert4beam
 from agents.learned.model import LearnedModel, from_dict, option
 from agents.learned.sallo import Sallo
 from agents.learned.ubert import Ubert
+from agents.storage import checkpoint_file, read_metadata
 
 MODELS: dict[str, type[LearnedModel]] = {cls.name: cls for cls in (Bert4beam, Ubert, Sallo)}
 """The learned models by name. A new model is its file and one entry here: the training
 command line, the checkpoints and the agent of the same name follow from its class."""
-
-
-def checkpoint_file(path: str | Path, suffix: str) -> Path:
-    """``PATH`` + ``suffix`` (``.pt``, ``.json``, ``.md``, ``.train.pt``): appended, never
-    substituted for a suffix of ``PATH``."""
-    path = Path(path)
-    return path.with_name(path.name + suffix)
 
 
 @dataclass
@@ -88,17 +82,36 @@ class TrainingConfig:
 
 
 def read_card(path: str | Path) -> dict:
-    """The card ``PATH.json`` of a checkpoint; ``ValueError`` if there is none."""
-    meta = checkpoint_file(path, ".json")
-    if not meta.is_file():
-        raise ValueError(f"checkpoint must have {meta.name} beside its .pt, not found: {meta}")
-    return json.loads(meta.read_text())
+    """The card ``PATH.json`` of a learned checkpoint, its training configuration checked;
+    ``ValueError`` naming the file otherwise."""
+    card = read_metadata(path)
+    training = card.get("training")
+    if not isinstance(training, dict) or training.get("model") not in MODELS:
+        raise ValueError(
+            f"{checkpoint_file(path, '.json')} is not a learned checkpoint's card: its "
+            f"training.model must be one of {sorted(MODELS)}"
+        )
+    return card
 
 
 def load(path: str | Path) -> tuple[LearnedModel, dict]:
-    """A trained model from ``PATH.pt`` (weights only) and ``PATH.json`` (its card)."""
+    """A trained model from ``PATH.pt`` (weights only) and ``PATH.json`` (its card);
+    ``ValueError`` naming the file for anything that is not a checkpoint of this kind."""
     card = read_card(path)
-    model = TrainingConfig.from_dict(card["training"]).build()
-    weights = torch.load(checkpoint_file(path, ".pt"), weights_only=True)
-    model.load_state_dict(weights)
+    weights_file = checkpoint_file(path, ".pt")
+    try:
+        model = TrainingConfig.from_dict(card["training"]).build()
+        weights = torch.load(weights_file, weights_only=True)
+        model.load_state_dict(weights)
+    except (
+        OSError,
+        RuntimeError,
+        TypeError,
+        ValueError,
+        EOFError,
+        pickle.UnpicklingError,
+    ) as error:
+        raise ValueError(
+            f"cannot load checkpoint {str(path)!r}: {type(error).__name__}: {error}"
+        ) from None
     return model.eval(), card

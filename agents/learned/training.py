@@ -60,9 +60,10 @@ import torch.distributed as dist
 from torch import nn
 
 import beamgym
-from agents.learned.checkpoint import MODELS, TrainingConfig, checkpoint_file, load
+from agents.learned.checkpoint import MODELS, TrainingConfig, load
 from agents.learned.model import LearnedModel, Sampler, from_dict
 from agents.solver import count_parameters
+from agents.storage import checkpoint_file
 
 LOOP_OPTIONS = tuple(f.name for f in fields(TrainingConfig) if "help" in f.metadata)
 """The loop's fields that are command-line options (``steps``, ``batch_size``, ...)."""

@@ -29,6 +29,7 @@ Train one (a progress bar shows the steps)::
 from __future__ import annotations
 
 import json
+import pickle
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,6 +40,8 @@ import numpy as np
 import torch
 
 import beamgym
+from agents.storage import checkpoint_file, read_metadata
+from beamgym.checks import check_count
 
 CHECKPOINTS = Path(__file__).parent / "checkpoints"
 """Where the shipped RL checkpoints live (``ALGO-UTILITY-KxN.pt`` + ``.json``)."""
@@ -79,7 +82,13 @@ take one gradient step per step of all their environments."""
 
 @dataclass
 class Checkpoint:
-    """The ``.json`` half of a checkpoint: everything needed to rebuild and audit the model."""
+    """The ``.json`` half of a checkpoint: everything needed to rebuild and audit the model.
+
+    Metadata never chooses code: ``algorithm`` must be one of :data:`HYPERPARAMETERS` and
+    ``env_id`` an id that beamgym registers (:data:`beamgym.ENV_IDS`), checked when the
+    record is made, before any environment or model is (``gym.make`` would import the module
+    named before a ``:`` of any other id).
+    """
 
     algorithm: str
     env_id: str
@@ -91,6 +100,20 @@ class Checkpoint:
     command: str = ""
     evaluation: dict[str, float] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in HYPERPARAMETERS:
+            raise ValueError(
+                f"algorithm must be one of {sorted(HYPERPARAMETERS)}, got {self.algorithm!r}"
+            )
+        if self.env_id not in beamgym.ENV_IDS:
+            raise ValueError(
+                f"env_id must be an id beamgym registers, one of {sorted(beamgym.ENV_IDS)}, "
+                f"got {self.env_id!r}"
+            )
+        if not isinstance(self.env_kwargs, dict) or not isinstance(self.hyperparameters, dict):
+            raise ValueError("env_kwargs and hyperparameters must be JSON objects")
+        check_count("steps", self.steps, minimum=0)
 
 
 def shipped() -> list[str]:
@@ -128,27 +151,33 @@ def build_model(checkpoint: Checkpoint, env: gym.Env | None = None, device: str 
 
 
 def save(model: Any, checkpoint: Checkpoint, path: str | Path) -> None:
-    """Write ``path.pt`` (policy weights) and ``path.json`` (:class:`Checkpoint`)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(model.policy.state_dict(), path.with_suffix(".pt"))
-    path.with_suffix(".json").write_text(json.dumps(asdict(checkpoint), indent=2) + "\n")
+    """Write ``PATH.pt`` (policy weights) and ``PATH.json`` (:class:`Checkpoint`)."""
+    checkpoint_file(path, ".pt").parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model.policy.state_dict(), checkpoint_file(path, ".pt"))
+    checkpoint_file(path, ".json").write_text(json.dumps(asdict(checkpoint), indent=2) + "\n")
 
 
-def read_metadata(path: Path) -> Checkpoint:
-    meta = path.with_suffix(".json")
-    if not meta.is_file():
-        raise ValueError(f"checkpoint must name a {meta.name} beside its .pt, not found: {meta}")
-    return Checkpoint(**json.loads(meta.read_text()))
+def read_checkpoint(path: str | Path) -> Checkpoint:
+    """The validated :class:`Checkpoint` of ``PATH.json``; ``ValueError`` naming the file."""
+    data = read_metadata(path)
+    try:
+        return Checkpoint(**data)
+    except (TypeError, ValueError) as error:
+        meta = checkpoint_file(path, ".json")
+        raise ValueError(f"{meta} is not an RL checkpoint's metadata: {error}") from None
 
 
 def load(path: str | Path, device: str = "cpu") -> tuple[Any, Checkpoint]:
-    """The SB3 model and metadata of checkpoint ``path`` (``.pt``/``.json`` suffix optional)."""
-    path = Path(path)
-    checkpoint = read_metadata(path)
+    """The SB3 model and metadata of checkpoint ``PATH`` (without suffix)."""
+    checkpoint = read_checkpoint(path)
     model = build_model(checkpoint, device=device)
-    state = torch.load(path.with_suffix(".pt"), map_location=device, weights_only=True)
-    model.policy.load_state_dict(state)
+    try:
+        state = torch.load(checkpoint_file(path, ".pt"), map_location=device, weights_only=True)
+        model.policy.load_state_dict(state)
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as error:
+        raise ValueError(
+            f"cannot load checkpoint {str(path)!r}: {type(error).__name__}: {error}"
+        ) from None
     return model, checkpoint
 
 

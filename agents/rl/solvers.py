@@ -11,7 +11,7 @@ import torch
 from agents.adapters import PolicySolver
 from agents.problem import Problem
 from agents.registry import register
-from agents.rl.sb3 import CHECKPOINTS, load, make_env, read_metadata
+from agents.rl.sb3 import CHECKPOINTS, load, make_env, read_checkpoint
 from agents.solver import NotApplicable, Solver
 from beamgym.layout import TASKS
 
@@ -40,7 +40,14 @@ class RLAgent(Solver):
             paths = [path.with_suffix("") for path in sorted(folder.glob(f"{self.name}-*.json"))]
         else:
             paths = [folder]
-        self._scenarios = {path: make_env(read_metadata(path)).unwrapped.scenario for path in paths}
+        self._scenarios = {}
+        for path in paths:
+            checkpoint = read_checkpoint(path)
+            if checkpoint.algorithm != self.name:
+                raise ValueError(
+                    f"checkpoint {str(path)!r} holds a {checkpoint.algorithm} policy, not {self.name}"
+                )
+            self._scenarios[path] = make_env(checkpoint).unwrapped.scenario
         self._solvers: dict[Path, PolicySolver] = {}
 
     def _match(self, utility: str, num_users: int, num_antennas: int) -> Path | None:

@@ -1,6 +1,7 @@
 """RL baselines: checkpoints round-trip safely, the agents pick the right one, the CLI works."""
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -101,7 +102,58 @@ def test_cli_rejects_bad_env_kwargs(tmp_path, capsys):
 
 @pytest.mark.parametrize("path", sorted(rl.CHECKPOINTS.glob("*.json")), ids=lambda p: p.stem)
 def test_shipped_checkpoint_reproduces_its_recorded_evaluation(path):
-    model, checkpoint = rl.load(path)
+    model, checkpoint = rl.load(path.with_suffix(""))
     assert rl.evaluate(model, checkpoint) == pytest.approx(
         checkpoint.evaluation["mean_reward"], rel=1e-4
     )
+
+
+def test_checkpoint_metadata_never_chooses_code(tmp_path, monkeypatch):
+    """An ``env_id`` naming a module (``gym.make`` imports what stands before a ``:``) is
+    refused before anything is made, by every path that reads a checkpoint."""
+    (tmp_path / "evilmod.py").write_text("import sys\nsys.modules[__name__].ran = True\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = untrained("ppo", tmp_path, **SUM_RATE_4X4)
+    meta = json.loads((tmp_path / f"{path.name}.json").read_text())
+    (tmp_path / f"{path.name}.json").write_text(
+        json.dumps(meta | {"env_id": "evilmod:MISO-SumRate-v0"})
+    )
+    for load in (rl.load, lambda p: agents.make("ppo", checkpoint=str(p))):
+        with pytest.raises(ValueError, match="env_id must be an id beamgym registers"):
+            load(path)
+    assert "evilmod" not in sys.modules
+    with pytest.raises(ValueError, match="env_id"):
+        rl.Checkpoint("ppo", "evilmod:X-v0", {}, {}, steps=1, seed=0)
+
+
+def test_suffixes_are_appended_never_substituted(tmp_path, rng):
+    """``runs/exp.lr1`` and ``runs/exp.lr2`` are two checkpoints, each loading its own."""
+    for name, seed in (("exp.lr1", 1), ("exp.lr2", 2)):
+        checkpoint = rl.Checkpoint(
+            "ppo", "MISO-SumRate-v0", SUM_RATE_4X4, rl.HYPERPARAMETERS["ppo"], steps=1, seed=seed
+        )
+        rl.save(rl.build_model(checkpoint), checkpoint, tmp_path / name)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "exp.lr1.json",
+        "exp.lr1.pt",
+        "exp.lr2.json",
+        "exp.lr2.pt",
+    ]
+    assert [rl.load(tmp_path / name)[1].seed for name in ("exp.lr1", "exp.lr2")] == [1, 2]
+
+
+def test_an_agent_refuses_another_algorithms_checkpoint(tmp_path):
+    sac = untrained("sac", tmp_path, **SUM_RATE_4X4)
+    with pytest.raises(ValueError, match="holds a sac policy, not ppo"):
+        agents.make("ppo", checkpoint=str(sac))
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00\x01garbage", b"{not json"])
+def test_broken_checkpoint_files_are_errors_naming_the_file(tmp_path, content):
+    path = untrained("ppo", tmp_path, **SUM_RATE_4X4)
+    (tmp_path / f"{path.name}.pt").write_bytes(content)
+    with pytest.raises(ValueError, match=path.name):
+        rl.load(path)
+    (tmp_path / f"{path.name}.json").write_bytes(content)
+    with pytest.raises(ValueError, match=f"{path.name}.json"):
+        rl.load(path)
