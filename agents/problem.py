@@ -97,12 +97,20 @@ class Problem:
 
 
 def _per_sample(name: str, value: object, batch: int, like: torch.Tensor) -> torch.Tensor:
-    """A positive finite scalar or ``[B]`` array as a real ``[B]`` tensor."""
-    tensor = torch.as_tensor(value, device=like.device)
+    """A positive finite scalar or ``[B]`` array as a real ``[B]`` tensor in ``like``'s real
+    precision (a Python number goes there directly, without a float32 detour)."""
+    usage = f"{name} must be a positive number or a real [{batch}] array, got {value!r}"
+    if isinstance(value, bool) or isinstance(value, np.ndarray) and value.dtype == np.bool_:
+        raise ValueError(usage)
+    try:
+        if isinstance(value, int | float):
+            tensor = torch.tensor(value, dtype=like.real.dtype, device=like.device)
+        else:
+            tensor = torch.as_tensor(value, device=like.device)
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(usage) from None
     if tensor.is_complex() or tensor.dtype == torch.bool or tensor.shape not in ((), (batch,)):
-        raise ValueError(
-            f"{name} must be a positive number or a real [{batch}] array, got {value!r}"
-        )
+        raise ValueError(usage)
     tensor = tensor.to(like.real.dtype).expand(batch)
     if not bool(torch.all(torch.isfinite(tensor) & (tensor > 0))):
         raise ValueError(f"{name} must be finite and > 0, got {value!r}")

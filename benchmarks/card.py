@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 import agents
-from agents.learned.checkpoint import TrainingConfig, checkpoint_file, read_card
+from agents.learned.checkpoint import TrainingConfig, read_card
 from agents.registry import REFERENCES
+from agents.storage import checkpoint_file
 from benchmarks.lineup import AgentSpec
 from benchmarks.report import ConfigResults, collect
 from benchmarks.results import ResultsFolder

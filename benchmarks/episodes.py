@@ -51,6 +51,9 @@ class Channels:
         utility: the utility the configuration pays.
         amplifier_efficiency, circuit_power: the energy-efficiency power model.
         env_spec: ``env.spec.to_json()`` of the environment the channels came from.
+
+    The arrays are read-only: every agent of a configuration is scored on the same ones, so
+    none may change them (agents get copies, :func:`benchmarks.scoring.evaluate`).
     """
 
     channel: np.ndarray
@@ -69,6 +72,12 @@ class Channels:
     amplifier_efficiency: float
     circuit_power: float
     env_spec: str
+
+    def __post_init__(self) -> None:
+        for entry in fields(self):
+            value = getattr(self, entry.name)
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
 
     @property
     def num_channels(self) -> int:

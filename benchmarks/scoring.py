@@ -72,10 +72,11 @@ class Evaluation:
 def _inputs(
     channels: Channels, index: slice, device: torch.device, utility: str
 ) -> tuple[torch.Tensor, dict[str, Any]]:
-    """``solve``'s arguments for the channels ``index``, as tensors on ``device``."""
+    """``solve``'s arguments for the channels ``index``, as tensors on ``device``: copies, so
+    that an agent editing its input in place changes nothing another agent is scored on."""
 
     def tensor(x: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(x[index]).to(device)
+        return torch.tensor(x[index], device=device)
 
     kwargs: dict[str, Any] = {
         "power": tensor(channels.power),

@@ -184,3 +184,21 @@ def test_rates_of_every_solver_are_positive_and_finite(name, torch_rng):
 def test_config_rebuilds_the_same_solver(name):
     solver = solver_for(name)
     assert agents.make(name, **solver.config()).config() == solver.config()
+
+
+@pytest.mark.parametrize("power, noise", [(0.1, 0.3), (10**1.5, 1.0), (7, 2)])
+def test_python_numbers_keep_their_precision(name, power, noise, torch_rng):
+    """A Python float budget is not rounded to float32 on its way in: the full-power
+    solvers spend it to float64 precision, and none exceeds it."""
+    H = channel(torch_rng, 3, 2, 4)
+    W = solve(name, H, power=power, noise_power=noise)
+    assert (transmit_power(W) / power - 1 <= 1e-12).all()
+
+
+@pytest.mark.parametrize("bad", [True, "10", [1.0, 2.0], complex(1, 1), float("nan"), -1.0, 0])
+def test_bad_budgets_are_errors_naming_the_parameter(bad, torch_rng):
+    H = channel(torch_rng, 3, 2, 4)
+    for keyword in ("power", "noise_power"):
+        arguments = {"power": 10.0, keyword: bad}
+        with pytest.raises(ValueError, match=keyword):
+            agents.make("mrt").solve(H, **arguments)
