@@ -80,7 +80,7 @@ def _prepare(folder: ResultsFolder, config: Configuration) -> _Prepared:
             channels = draw_channels(config)
             save_channels(channels, path)
         env = gym.make(config.env_id, max_episode_steps=config.blocks, **config.kwargs)
-    except Exception as error:  # bad env id or kwargs: this configuration's units fail
+    except (Exception, SystemExit) as error:  # bad env id or kwargs: its units fail
         return _Prepared(error=f"could not draw the channels: {type(error).__name__}: {error}")
     return _Prepared(channels, env)
 
@@ -117,7 +117,7 @@ def _run_unit(
         try:
             agent = build_agent(spec, prepared.env)
             record["agent_config"] = agent_config(agent)
-        except Exception as error:  # unknown agent, broken factory: this unit fails
+        except (Exception, SystemExit) as error:  # unknown agent, broken factory: it fails
             record["reason"] = f"could not build the agent: {type(error).__name__}: {error}"
         else:
             outcome = evaluate(agent, channels, device)

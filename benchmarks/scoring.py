@@ -149,7 +149,7 @@ def evaluate(agent: Any, channels: Channels, device: torch.device | str = "cpu")
         )
     except agents.NotApplicable as error:
         return Evaluation("not-applicable", str(error), utility)
-    except Exception as error:  # the run goes on: any agent error marks its rows failed
+    except (Exception, SystemExit) as error:  # the run goes on: its rows are marked failed
         return Evaluation("failed", f"{type(error).__name__}: {error}", utility)
     try:
         W = check_beamformers(W, channels)

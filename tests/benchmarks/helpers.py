@@ -41,6 +41,21 @@ def buggy_solver():
     return BuggySolver()
 
 
+class ExitingSolver:
+    """Calls ``sys.exit`` from ``solve``, as a script turned solver might."""
+
+    def solve(self, H, power, noise_power=1.0, **kwargs):
+        raise SystemExit(3)
+
+
+def exiting_solver():
+    return ExitingSolver()
+
+
+def exiting_factory():
+    raise SystemExit("a factory that exits")
+
+
 def nan_solver():
     return NaNSolver()
 

@@ -36,6 +36,8 @@ BAD_AGENTS = [
     "tests.benchmarks.helpers:nan_solver",
     "tests.benchmarks.helpers:overpowered(boost=3)",
     "tests.benchmarks.helpers:buggy_solver",
+    "tests.benchmarks.helpers:exiting_solver",
+    "tests.benchmarks.helpers:exiting_factory",
 ]
 
 
@@ -67,6 +69,8 @@ def test_failures_are_recorded_and_the_run_goes_on(suite, tmp_path, capsys):
     assert "NaN or infinite beamformer entries" in reasons["tests.benchmarks.helpers:nan_solver"]
     assert "exceed the power budget: max ||W||^2 / P = 3" in reasons[BAD_AGENTS[3]]
     assert "ValueError: index out of range" in reasons["tests.benchmarks.helpers:buggy_solver"]
+    assert "SystemExit: 3" in reasons["tests.benchmarks.helpers:exiting_solver"]  # the run went on
+    assert "SystemExit: a factory that exits" in reasons[BAD_AGENTS[-1]]
     for agent in BAD_AGENTS:
         assert units[("good", agent)]["status"] == "failed"
         assert f"failed: good / {agent}: " in err
