@@ -23,7 +23,7 @@ import agents
 from benchmarks.leaderboard import overview
 from benchmarks.lineup import REFERENCES, default_agents
 from benchmarks.report import collect, report
-from benchmarks.results import ResultsError, ResultsFolder, merge
+from benchmarks.results import MissingUnits, ResultsError, ResultsFolder, merge
 from benchmarks.runner import run
 from benchmarks.suites import SUITES, SuiteError, get_suite
 
@@ -218,9 +218,12 @@ def main(argv: list[str] | None = None) -> int:
             progress=not args.no_progress,
             command=shlex.join(["python", "-m", "benchmarks", *argv]),
         )
+    except MissingUnits as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except ResultsError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1 if "missing" in str(error) else 2
+        return 2
     except (SuiteError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

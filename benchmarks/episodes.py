@@ -33,6 +33,7 @@ import torch
 
 import agents
 from beamgym.units import db_to_linear
+from benchmarks.results import partial_name
 from benchmarks.suites import Configuration
 
 
@@ -173,7 +174,7 @@ def save_channels(channels: Channels, path: str | Path) -> None:
     """Write ``channels`` to ``path`` (``.npz``) atomically: a reader sees all or nothing."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial.npz")
+    partial = partial_name(path).with_suffix(".npz")  # np.savez appends .npz otherwise
     np.savez(partial, **{f.name: np.asarray(getattr(channels, f.name)) for f in fields(Channels)})
     os.replace(partial, path)
 

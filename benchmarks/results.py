@@ -20,10 +20,12 @@ otherwise the later one wins.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +45,22 @@ class ResultsError(ValueError):
     """A results folder that cannot be used as asked; the message says why."""
 
 
+class MissingUnits(ResultsError):
+    """A merge that lacks some units of its suite (the shards that hold them must run)."""
+
+
+LOCK_FILE = ".lock"
+"""The file a run holds an exclusive ``flock`` on while it writes the folder (released by
+the kernel when the process ends, however it ends)."""
+
+
+def partial_name(path: Path) -> Path:
+    """A temporary name beside ``path``, unique to this process: written, then renamed."""
+    return path.with_name(f"{path.name}.{os.getpid()}.partial")
+
+
 def _write_json(path: Path, data: Any) -> None:
-    partial = path.with_name(path.name + ".partial")
+    partial = partial_name(path)
     partial.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     os.replace(partial, path)
 
@@ -70,6 +86,24 @@ class ResultsFolder:
 
     def exists(self) -> bool:
         return self.run_file.is_file()
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the folder for one run: a second run into it while this one writes is
+        refused (:class:`ResultsError`) instead of racing it for ``run.json``."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.path / LOCK_FILE, "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ResultsError(
+                    f"another run is writing to {str(self.path)!r}; wait for it to finish "
+                    "or use another --out"
+                ) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def run_info(self) -> dict[str, Any]:
         if not self.exists():
@@ -181,7 +215,7 @@ def merge(out: str | Path, sources: Iterable[str | Path]) -> ResultsFolder:
     missing = [key for key in expected if key not in units]
     if missing:
         shown = ", ".join(f"{c} / {a}" for c, a in missing[:5])
-        raise ResultsError(
+        raise MissingUnits(
             f"{len(missing)} of {len(expected)} units are missing from the merged folders "
             f"(e.g. {shown}); run or resume the shards that lack them"
         )

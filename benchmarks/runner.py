@@ -164,44 +164,47 @@ def run(
         command: the command line, recorded in ``run.json``.
 
     Raises:
-        ValueError: a malformed agent spec or shard, or a folder of another suite
-            (nothing is run then).
+        ValueError: a malformed agent spec or shard, a folder of another suite, or a folder
+            another run is writing (nothing is run then).
     """
     specs = [parse_agent(a) if isinstance(a, str) else a for a in (agents or default_agents())]
     if shard is not None and not (1 <= shard[0] <= shard[1]):
         raise ValueError(f"shard must be (i, n) with 1 <= i <= n, got {shard!r}")
     torch_device = torch.device(device)
     folder = ResultsFolder(out)
-    folder.start(
-        suite,
-        {
-            "command": command,
-            "agents": [spec.label for spec in specs],
-            "shard": f"{shard[0]}/{shard[1]}" if shard else None,
-            "device": str(torch_device),
-            "started_at": utc_now(),
-        },
-    )
-    done = {key for key, record in folder.units().items() if record["status"] in FINISHED}
-    units = [
-        (config, spec)
-        for config, spec in plan_units(suite, specs)
-        if shard is None or shard_of(config.name, spec.label, shard[1]) == shard[0] - 1
-    ]
-    todo = [(c, s) for c, s in units if (c.name, s.label) not in done]
-    counts: Counter = Counter()
-    prepared: tuple[str, _Prepared] | None = None
-    with tqdm(total=len(units), initial=len(units) - len(todo), disable=not progress) as bar:
-        for config, spec in todo:
-            bar.set_description(f"{config.name} / {spec.label}")
-            if prepared is None or prepared[0] != config.name:
-                prepared = (config.name, _prepare(folder, config))
-            record = _run_unit(
-                config, spec, prepared[1], torch_device, folder if save_beamformers else None
-            )
-            folder.append(record)
-            counts[record["status"]] += 1
-            if record["status"] == "failed":
-                bar.write(f"failed: {config.name} / {spec.label}: {record['reason']}", sys.stderr)
-            bar.update()
+    with folder.lock():  # one run writes a folder at a time
+        folder.start(
+            suite,
+            {
+                "command": command,
+                "agents": [spec.label for spec in specs],
+                "shard": f"{shard[0]}/{shard[1]}" if shard else None,
+                "device": str(torch_device),
+                "started_at": utc_now(),
+            },
+        )
+        done = {key for key, record in folder.units().items() if record["status"] in FINISHED}
+        units = [
+            (config, spec)
+            for config, spec in plan_units(suite, specs)
+            if shard is None or shard_of(config.name, spec.label, shard[1]) == shard[0] - 1
+        ]
+        todo = [(c, s) for c, s in units if (c.name, s.label) not in done]
+        counts: Counter = Counter()
+        prepared: tuple[str, _Prepared] | None = None
+        with tqdm(total=len(units), initial=len(units) - len(todo), disable=not progress) as bar:
+            for config, spec in todo:
+                bar.set_description(f"{config.name} / {spec.label}")
+                if prepared is None or prepared[0] != config.name:
+                    prepared = (config.name, _prepare(folder, config))
+                record = _run_unit(
+                    config, spec, prepared[1], torch_device, folder if save_beamformers else None
+                )
+                folder.append(record)
+                counts[record["status"]] += 1
+                if record["status"] == "failed":
+                    bar.write(
+                        f"failed: {config.name} / {spec.label}: {record['reason']}", sys.stderr
+                    )
+                bar.update()
     return RunOutcome(folder, counts, len(units) - len(todo))
