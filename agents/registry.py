@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.solver import Solver
+from beamgym.checks import check_keywords, keywords_of
 
 _FACTORIES: dict[str, type[Solver]] = {}
 
@@ -39,6 +40,7 @@ def make(name: str, **config: Any) -> Solver:
     """
     if name not in _FACTORIES:
         raise ValueError(f"agent must be one of {available()}, got {name!r}")
+    check_keywords(f"agents.make({name!r})", config, keywords_of(_FACTORIES[name]))
     try:
         return _FACTORIES[name](**config)
     except TypeError as error:

@@ -3,7 +3,10 @@ argument and what is allowed."""
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import math
+from collections.abc import Callable, Iterable
 
 
 def check_number(name: str, value: object, low: float, high: float, *, closed: bool = True) -> None:
@@ -26,3 +29,27 @@ def check_multiple(name: str, value: int, of_name: str, of: int) -> None:
     """``value`` must be a multiple of ``of`` (an attention width of its number of heads)."""
     if value % of:
         raise ValueError(f"{name} ({value}) must be a multiple of {of_name} ({of})")
+
+
+def keywords_of(function: Callable) -> list[str] | None:
+    """The keyword parameters ``function`` (or a class's ``__init__``) takes; ``None`` if it
+    takes any (``**kwargs``)."""
+    parameters = inspect.signature(function).parameters.values()
+    if any(p.kind == p.VAR_KEYWORD for p in parameters):
+        return None
+    return [p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def check_keywords(owner: str, given: Iterable[str], allowed: Iterable[str] | None) -> None:
+    """Every name in ``given`` must be in ``allowed`` (``None``: anything is): a misspelt one
+    raises ``ValueError`` with the closest allowed name and the list of them."""
+    if allowed is None:
+        return
+    allowed = sorted(allowed)
+    for name in given:
+        if name not in allowed:
+            close = difflib.get_close_matches(name, allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"{owner}: unknown keyword {name!r}{hint} Allowed: {', '.join(allowed)}"
+            )

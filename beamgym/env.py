@@ -7,6 +7,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from beamgym.checks import check_keywords
 from beamgym.layout import Layout
 from beamgym.scenario import Episode, Scenario
 from beamgym.units import linear_to_db
@@ -148,6 +149,7 @@ class MisoEnv(gym.Env):
                 f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}"
             )
         self.render_mode = render_mode
+        check_keywords("gym.make", kwargs, ["render_mode", *Scenario.keywords()])
         self.scenario = Scenario.from_kwargs(**kwargs)
         self.layout = Layout(self.scenario.max_users, self.scenario.max_antennas)
         self.tracker = self.scenario.make_tracker()

@@ -15,6 +15,7 @@ from typing import Any
 
 from beamgym.arrays import Array, namespace
 from beamgym.channels import CHANNELS, ChannelModel, make_channel
+from beamgym.checks import keywords_of
 from beamgym.fading import ChannelTracker, jakes_correlation
 from beamgym.layout import TASKS
 from beamgym.sampling import Generator, integers, uniform
@@ -34,9 +35,14 @@ def _int_range(name: str, value: Any) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
+def _is_number(value: Any) -> bool:
+    """A finite real Python number (bools are not numbers here)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _float_range(name: str, value: Any) -> tuple[float, float]:
     pair = value if isinstance(value, Sequence) and not isinstance(value, str) else (value, value)
-    ok = len(pair) == 2 and all(isinstance(v, int | float) and math.isfinite(v) for v in pair)
+    ok = len(pair) == 2 and all(_is_number(v) for v in pair)
     if not ok or pair[0] > pair[1]:
         raise ValueError(
             f"{name} must be a finite number or a (min, max) pair with min <= max, got {value!r}"
@@ -45,7 +51,7 @@ def _float_range(name: str, value: Any) -> tuple[float, float]:
 
 
 def _positive(name: str, value: Any, *, upper: float = math.inf) -> float:
-    if not (isinstance(value, int | float) and math.isfinite(value) and 0 < value <= upper):
+    if not (_is_number(value) and 0 < value <= upper):
         raise ValueError(f"{name} must be a finite number in (0, {upper}], got {value!r}")
     return float(value)
 
@@ -100,6 +106,11 @@ class Scenario:
     csi_delay: int
 
     @classmethod
+    def keywords(cls) -> list[str]:
+        """The keywords :meth:`from_kwargs` takes (every id's ``gym.make`` keywords)."""
+        return keywords_of(cls.from_kwargs)
+
+    @classmethod
     def from_kwargs(
         cls,
         num_users: int | Sequence[int] = 4,
@@ -123,21 +134,30 @@ class Scenario:
             _int_range("num_users", num_users),
             _int_range("num_antennas", num_antennas),
         )
-        if channel not in CHANNELS:
+        if not isinstance(channel, str) or channel not in CHANNELS:
             raise ValueError(f"channel must be one of {sorted(CHANNELS)}, got {channel!r}")
         if channel_params is not None and not isinstance(channel_params, Mapping):
             raise ValueError(
                 f"channel_params must be a dict of the channel model's arguments, got {channel_params!r}"
             )
         params = dict(channel_params or {})
-        if time_correlation is not None and doppler_hz is not None:
-            raise ValueError("give time_correlation or doppler_hz, not both")
+        given = [
+            name
+            for name, value in (("time_correlation", time_correlation), ("doppler_hz", doppler_hz))
+            if value is not None
+        ]
+        if "time_correlation" in params:
+            given.append("channel_params['time_correlation']")
+        if len(given) > 1:
+            raise ValueError(f"give one of time_correlation, doppler_hz; got {' and '.join(given)}")
+        _positive("block_duration_s", block_duration_s)
         if doppler_hz is not None:
             params["time_correlation"] = jakes_correlation(doppler_hz, block_duration_s)
         elif time_correlation is not None:
             params["time_correlation"] = time_correlation
-        names = (utility,) if isinstance(utility, str) else tuple(utility)
-        unknown = [n for n in names if n not in TASKS]
+        single = isinstance(utility, str)
+        names = (utility,) if single else tuple(utility) if isinstance(utility, Sequence) else ()
+        unknown = [n for n in names if not isinstance(n, str) or n not in TASKS]
         if not names or unknown or len(set(names)) != len(names):
             raise ValueError(
                 f"utility must be one of {list(TASKS)} (the tasks of the observation's layout, "
@@ -150,10 +170,8 @@ class Scenario:
                 )
             weights: str | tuple[float, ...] = user_weights
         else:
-            weights = tuple(user_weights)
-            if len(weights) != users[1] or not all(
-                isinstance(w, int | float) and math.isfinite(w) and w >= 0 for w in weights
-            ):
+            weights = tuple(user_weights) if isinstance(user_weights, Sequence) else ()
+            if len(weights) != users[1] or not all(_is_number(w) and w >= 0 for w in weights):
                 raise ValueError(
                     f"user_weights must be one of {WEIGHT_MODES} or {users[1]} numbers >= 0, got {user_weights!r}"
                 )

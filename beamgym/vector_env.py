@@ -10,7 +10,7 @@ import torch
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
-from beamgym.checks import check_count
+from beamgym.checks import check_count, check_keywords
 from beamgym.env import action_space, check_action, observation_space
 from beamgym.layout import TASKS, Layout
 from beamgym.scenario import Episode, Scenario
@@ -74,6 +74,8 @@ class MisoVectorEnv(gym.vector.VectorEnv):
             torch.device(device),
         )
         self.render_mode = None
+        own = ["num_envs", "max_episode_steps", "device", "render_mode"]
+        check_keywords("gym.make_vec", kwargs, own + Scenario.keywords())
         self.scenario = Scenario.from_kwargs(**kwargs)
         self.layout = Layout(self.scenario.max_users, self.scenario.max_antennas)
         self.tracker = self.scenario.make_tracker()

@@ -161,7 +161,7 @@ def test_bad_input_is_rejected_with_a_clear_error(name, kwargs, message):
 def test_unknown_agent_and_config_are_rejected():
     with pytest.raises(ValueError, match="agent must be one of"):
         agents.make("nope")
-    with pytest.raises(ValueError, match="invalid configuration"):
+    with pytest.raises(ValueError, match="unknown keyword .iterations. Allowed: dtype"):
         agents.make("zf", iterations=3)
     with pytest.raises(ValueError, match="dtype must be one of"):
         agents.make("mrt", dtype="float16")
@@ -202,3 +202,10 @@ def test_bad_budgets_are_errors_naming_the_parameter(bad, torch_rng):
         arguments = {"power": 10.0, keyword: bad}
         with pytest.raises(ValueError, match=keyword):
             agents.make("mrt").solve(H, **arguments)
+
+
+def test_a_misspelt_solver_setting_is_answered_with_the_closest_one(name):
+    with pytest.raises(ValueError, match=f"agents.make\\({name!r}\\): unknown keyword 'dtyp'"):
+        agents.make(name, dtyp="float64")
+    with pytest.raises(ValueError, match="did you mean 'max_iterations'"):
+        agents.make("wmmse", max_iter=10)

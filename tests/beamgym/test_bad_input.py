@@ -1,0 +1,58 @@
+"""Every environment id, single and vector, through a table of bad keywords: each is refused
+with a ``ValueError`` that names the parameter (never a TypeError from inside Python, NumPy or
+torch, never accepted)."""
+
+import math
+
+import gymnasium as gym
+import pytest
+
+import beamgym
+
+NAN, INF = math.nan, math.inf
+
+BAD = [  # (the parameter the message must name, keywords)
+    *[("num_users", {"num_users": v}) for v in (0, -1, 2.5, True, "4", (5, 2), [1, 2, 3])],
+    *[("num_antennas", {"num_antennas": v}) for v in (0, 2.5, False, "8", (9, 3))],
+    *[("snr_db", {"snr_db": v}) for v in (True, "10", NAN, INF, (20.0, 0.0), None)],
+    *[("noise_power", {"noise_power": v}) for v in (True, 0, -1.0, NAN, INF, "1", None)],
+    *[("channel", {"channel": v}) for v in ("nope", ["rayleigh"], 3, None)],
+    *[("utility", {"utility": v}) for v in (None, 5, "nope", ["sum_rate"] * 2, [["sum_rate"]])],
+    *[("user_weights", {"num_users": 4, "user_weights": v}) for v in (True, "nope", [1.0] * 3)],
+    *[("user_weights", {"num_users": 4, "user_weights": [v] * 4}) for v in (-1.0, NAN, True)],
+    *[("amplifier_efficiency", {"amplifier_efficiency": v}) for v in (0, 2.0, True, NAN)],
+    *[("circuit_power", {"circuit_power": v}) for v in (0, -1.0, INF)],
+    *[
+        ("block_duration_s", {"doppler_hz": 10.0, "block_duration_s": v})
+        for v in (-1.0, 0, "x", True)
+    ],
+    *[("block_duration_s", {"block_duration_s": v}) for v in (-1.0, "x")],
+    *[("time_correlation", {"time_correlation": v}) for v in (1.5, -0.1, NAN)],
+    ("time_correlation", {"time_correlation": 0.3, "doppler_hz": 5.0}),
+    ("time_correlation", {"time_correlation": 0.3, "channel_params": {"time_correlation": 0.5}}),
+    ("channel_params", {"channel_params": [("time_correlation", 0.5)]}),
+    ("num_users", {"num_user": 4}),  # a typo: the message suggests the keyword
+    ("snr_db", {"snr": 10.0}),
+]
+
+
+def label(case: tuple[str, dict]) -> str:
+    return " ".join(f"{k}={v!r}" for k, v in case[1].items())
+
+
+@pytest.mark.parametrize("env_id", sorted(beamgym.ENV_IDS))
+@pytest.mark.parametrize("vector", [False, True], ids=["single", "vector"])
+@pytest.mark.parametrize("case", BAD, ids=label)
+def test_a_bad_keyword_is_refused_naming_the_parameter(env_id, vector, case):
+    parameter, kwargs = case
+    with pytest.raises(ValueError) as error:
+        if vector:
+            gym.make_vec(env_id, num_envs=2, **kwargs)
+        else:
+            gym.make(env_id, **kwargs)
+    assert parameter in str(error.value), str(error.value)
+
+
+def test_a_misspelt_keyword_is_answered_with_the_closest_one():
+    with pytest.raises(ValueError, match="unknown keyword 'num_user'; did you mean 'num_users'"):
+        gym.make("MISO-SumRate-v0", num_user=4)
