@@ -42,7 +42,15 @@ def check_action(
 
     The single environment computes in float64 (``dtype``), the vector environment in float32.
     """
-    action = np.asarray(action, dtype=dtype)
+    if np.iscomplexobj(action):
+        raise ValueError("action must be real ([Re | Im] rows), got a complex array")
+    try:
+        action = np.asarray(action, dtype=dtype)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"action must be a real array of shape {(*batch_shape, layout.action_dim)}, "
+            f"got {type(action).__name__}"
+        ) from None
     expected = (*batch_shape, layout.action_dim)
     if action.shape != expected:
         raise ValueError(

@@ -43,6 +43,13 @@ def jakes_correlation(doppler_hz: float, block_duration_s: float) -> float:
     return float(torch.special.bessel_j0(torch.tensor(x, dtype=torch.float64)))
 
 
+MAX_CSI_NMSE = 100.0
+"""The largest estimation-error variance relative to the channel gain."""
+
+MAX_CSI_DELAY = 1000
+"""The longest feedback delay in blocks."""
+
+
 class ChannelTracker:
     """The true channel and the transmitter's estimate of it, block by block.
 
@@ -54,13 +61,17 @@ class ChannelTracker:
 
     Args:
         model: the channel process.
-        csi_nmse: normalised estimation-error variance, ``>= 0`` (0: perfect estimate).
-        csi_delay: feedback delay in blocks, an integer ``>= 0``.
+        csi_nmse: normalised estimation-error variance in ``[0, MAX_CSI_NMSE]`` (0: perfect
+            estimate; beyond 100 the estimate is noise, and its entries would overflow).
+        csi_delay: feedback delay in blocks, an integer in ``[0, MAX_CSI_DELAY]`` (each
+            reset keeps that many blocks of history).
     """
 
     def __init__(self, model: ChannelModel, csi_nmse: float = 0.0, csi_delay: int = 0) -> None:
-        check_number("csi_nmse", csi_nmse, 0.0, math.inf)
+        check_number("csi_nmse", csi_nmse, 0.0, MAX_CSI_NMSE)
         check_count("csi_delay", csi_delay, minimum=0)
+        if csi_delay > MAX_CSI_DELAY:
+            raise ValueError(f"csi_delay must be at most {MAX_CSI_DELAY} blocks, got {csi_delay}")
         self.model, self.csi_nmse, self.csi_delay = model, float(csi_nmse), csi_delay
         self._state: ChannelState | None = None
         self._history: deque[tuple[Array, Array | float]] = deque(maxlen=csi_delay + 1)

@@ -24,13 +24,26 @@ from beamgym.utilities import UTILITIES, Utility
 
 WEIGHT_MODES = ("equal", "random")
 
+MAX_SIZE = 1024
+"""The most users or antennas an environment takes (observations grow with K N)."""
+
+SNR_DB_RANGE = (-100.0, 100.0)
+"""Allowed SNRs in dB: every power, SINR and rate stays finite in float32 (the vector env)."""
+
+NOISE_POWER_RANGE = (1e-15, 1e15)
+"""Allowed noise powers: with the SNRs above, every budget is a normal float32 number."""
+
+MAX_USER_WEIGHT = 1e6
+"""The largest user weight (only the weights' ratios matter; larger ones overflow float32)."""
+
 
 def _int_range(name: str, value: Any) -> tuple[int, int]:
     pair = value if isinstance(value, Sequence) and not isinstance(value, str) else (value, value)
     ok = len(pair) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in pair)
-    if not ok or not 1 <= pair[0] <= pair[1]:
+    if not ok or not 1 <= pair[0] <= pair[1] <= MAX_SIZE:
         raise ValueError(
-            f"{name} must be a positive integer or a (min, max) pair with 1 <= min <= max, got {value!r}"
+            f"{name} must be an integer in [1, {MAX_SIZE}] or a (min, max) pair of them with "
+            f"min <= max, got {value!r}"
         )
     return int(pair[0]), int(pair[1])
 
@@ -40,19 +53,22 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _float_range(name: str, value: Any) -> tuple[float, float]:
+def _float_range(name: str, value: Any, low: float, high: float) -> tuple[float, float]:
     pair = value if isinstance(value, Sequence) and not isinstance(value, str) else (value, value)
     ok = len(pair) == 2 and all(_is_number(v) for v in pair)
-    if not ok or pair[0] > pair[1]:
+    if not ok or not low <= pair[0] <= pair[1] <= high:
         raise ValueError(
-            f"{name} must be a finite number or a (min, max) pair with min <= max, got {value!r}"
+            f"{name} must be a number in [{low:g}, {high:g}] or a (min, max) pair of them with "
+            f"min <= max, got {value!r}"
         )
     return float(pair[0]), float(pair[1])
 
 
-def _positive(name: str, value: Any, *, upper: float = math.inf) -> float:
-    if not (_is_number(value) and 0 < value <= upper):
-        raise ValueError(f"{name} must be a finite number in (0, {upper}], got {value!r}")
+def _positive(name: str, value: Any, *, upper: float = math.inf, lower: float = 0.0) -> float:
+    """A finite number in ``(0, upper]``, or in ``[lower, upper]`` for a positive ``lower``."""
+    if not (_is_number(value) and (lower <= value <= upper if lower > 0 else 0 < value <= upper)):
+        bracket = f"[{lower:g}" if lower > 0 else "(0"
+        raise ValueError(f"{name} must be a finite number in {bracket}, {upper:g}], got {value!r}")
     return float(value)
 
 
@@ -171,15 +187,20 @@ class Scenario:
             weights: str | tuple[float, ...] = user_weights
         else:
             weights = tuple(user_weights) if isinstance(user_weights, Sequence) else ()
-            if len(weights) != users[1] or not all(_is_number(w) and w >= 0 for w in weights):
+            if len(weights) != users[1] or not all(
+                _is_number(w) and 0 <= w <= MAX_USER_WEIGHT for w in weights
+            ):
                 raise ValueError(
-                    f"user_weights must be one of {WEIGHT_MODES} or {users[1]} numbers >= 0, got {user_weights!r}"
+                    f"user_weights must be one of {WEIGHT_MODES} or {users[1]} numbers in "
+                    f"[0, {MAX_USER_WEIGHT:g}], got {user_weights!r}"
                 )
         scenario = cls(
             users=users,
             antennas=antennas,
-            snr_db=_float_range("snr_db", snr_db),
-            noise_power=_positive("noise_power", noise_power),
+            snr_db=_float_range("snr_db", snr_db, *SNR_DB_RANGE),
+            noise_power=_positive(
+                "noise_power", noise_power, lower=NOISE_POWER_RANGE[0], upper=NOISE_POWER_RANGE[1]
+            ),
             channel=channel,
             channel_params=params,
             utilities=names,

@@ -77,11 +77,13 @@ def main(argv: list[str] | None = None) -> None:
             command = f"python -m agents.rl train-shipped --only {name}"
             jobs.append((algorithm, env_id, kwargs, steps, CHECKPOINTS / name, 0, command))
     for algorithm, env_id, kwargs, steps, out, seed, command in jobs:
-        checkpoint = train(
-            algorithm, env_id, kwargs, steps, out, seed, command, args.__dict__.get("device", "cpu")
-        )
+        try:
+            checkpoint = train(algorithm, env_id, kwargs, steps, out, seed, command, args.device)
+        except ValueError as error:  # a bad id, keyword or step count: nothing was written
+            parser.error(str(error))
         print(
-            f"{out}: mean reward {checkpoint.evaluation['mean_reward']:.4f} after {steps} steps, {checkpoint.wall_time_s:.0f} s"
+            f"{out}: mean reward {checkpoint.evaluation['mean_reward']:.4f} after "
+            f"{checkpoint.steps} steps, {checkpoint.wall_time_s:.0f} s"
         )
 
 

@@ -225,7 +225,10 @@ def train(
     command: str = "",
     device: str = "cpu",
 ) -> Checkpoint:
-    """Train ``algorithm`` for ``steps`` environment steps, evaluate it, save the checkpoint."""
+    """Train ``algorithm`` for at least ``steps`` environment steps (SB3 collects whole
+    rollouts, so PPO rounds up to ``n_steps x`` its environments), evaluate it and save the
+    checkpoint, which records the steps taken."""
+    check_count("steps", steps)
     from stable_baselines3.common.env_util import make_vec_env
 
     checkpoint = Checkpoint(
@@ -242,6 +245,7 @@ def train(
     model = build_model(checkpoint, envs, device)
     start = time.perf_counter()
     model.learn(steps, callback=_progress_bar(steps))
+    checkpoint.steps = int(model.num_timesteps)
     checkpoint.wall_time_s = round(time.perf_counter() - start, 1)
     checkpoint.evaluation = {"mean_reward": evaluate(model, checkpoint)}
     import stable_baselines3

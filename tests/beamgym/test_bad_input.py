@@ -5,6 +5,7 @@ torch, never accepted)."""
 import math
 
 import gymnasium as gym
+import numpy as np
 import pytest
 
 import beamgym
@@ -31,6 +32,13 @@ BAD = [  # (the parameter the message must name, keywords)
     ("time_correlation", {"time_correlation": 0.3, "doppler_hz": 5.0}),
     ("time_correlation", {"time_correlation": 0.3, "channel_params": {"time_correlation": 0.5}}),
     ("channel_params", {"channel_params": [("time_correlation", 0.5)]}),
+    # values that passed validation and made NaN or inf, or hung: bounded now
+    *[("snr_db", {"snr_db": v}) for v in (1e4, 390.0, -200.0, (0.0, 101.0))],
+    *[("noise_power", {"noise_power": v}) for v in (1e308, 1e-46, 1e39)],
+    ("user_weights", {"num_users": 4, "user_weights": [1e39] * 4}),
+    ("csi_nmse", {"csi_nmse": 1e80}),
+    ("csi_delay", {"csi_delay": 10**6}),
+    *[(name, {name: 10**5}) for name in ("num_users", "num_antennas")],
     ("num_users", {"num_user": 4}),  # a typo: the message suggests the keyword
     ("snr_db", {"snr": 10.0}),
 ]
@@ -51,6 +59,28 @@ def test_a_bad_keyword_is_refused_naming_the_parameter(env_id, vector, case):
         else:
             gym.make(env_id, **kwargs)
     assert parameter in str(error.value), str(error.value)
+
+
+@pytest.mark.parametrize("vector", [False, True], ids=["single", "vector"])
+@pytest.mark.parametrize("snr_db, noise_power", [(100.0, 1e-15), (-100.0, 1e15), (100.0, 1e15)])
+def test_the_extremes_allowed_stay_finite(vector, snr_db, noise_power):
+    """At the bounds of the SNR and noise power every reward and observation is finite, in
+    float64 (single) and float32 (vector)."""
+    kwargs = {"snr_db": snr_db, "noise_power": noise_power}
+    env = gym.make_vec("MISO-MultiTask-v0", num_envs=8, **kwargs) if vector else None
+    env = env or gym.make("MISO-MultiTask-v0", **kwargs)
+    obs, _ = env.reset(seed=0)
+    for _ in range(3):
+        obs, reward, *_ = env.step(env.action_space.sample())
+        assert np.isfinite(np.asarray(obs)).all() and np.isfinite(np.asarray(reward)).all()
+
+
+@pytest.mark.parametrize("action", [np.ones(64, complex), "abc", None, [[0.1] * 64]])
+def test_a_bad_action_is_refused_naming_the_action(action):
+    env = gym.make("MISO-SumRate-v0")
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="action must"):
+        env.step(action)
 
 
 def test_a_misspelt_keyword_is_answered_with_the_closest_one():

@@ -86,12 +86,30 @@ def train_args(env_kwargs: str, steps: int, out) -> list[str]:
 @pytest.mark.slow
 def test_cli_trains_and_records_its_command(tmp_path):
     out = tmp_path / "ppo-tiny"
-    main(train_args(json.dumps({"num_users": 2, "num_antennas": 2}), 2048, out))
+    main(train_args(json.dumps({"num_users": 2, "num_antennas": 2}), 20, out))
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["command"].startswith("python -m agents.rl train ppo --env MISO-SumRate-v0")
-    assert meta["steps"] == 2048 and meta["wall_time_s"] > 0
+    assert meta["steps"] == 2048 and meta["wall_time_s"] > 0  # the steps taken: 8 envs x 256
     model, checkpoint = rl.load(out)
     assert rl.evaluate(model, checkpoint) == pytest.approx(meta["evaluation"]["mean_reward"])
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--steps", "-5"], "steps must be an integer >= 1"),
+        (["--env", "evilmod:MISO-SumRate-v0"], "env_id must be an id beamgym registers"),
+    ],
+)
+def test_cli_refuses_bad_runs_before_writing_anything(tmp_path, capsys, arguments, message):
+    out = tmp_path / "x"
+    command = train_args("{}", 10, out)
+    for flag, value in zip(arguments[::2], arguments[1::2], strict=True):
+        command[command.index(flag) + 1] = value
+    with pytest.raises(SystemExit) as exit_:
+        main(command)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
 
 
 def test_cli_rejects_bad_env_kwargs(tmp_path, capsys):
