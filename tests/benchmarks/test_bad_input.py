@@ -80,7 +80,7 @@ def test_failures_are_recorded_and_the_run_goes_on(suite, tmp_path, capsys):
             assert "env_id must be a registered Gymnasium id" in record["reason"]
         if config == "bad-kwargs":
             assert record["status"] == "failed"
-            assert "num_users must be a positive integer" in record["reason"]
+            assert "num_users must be an integer in [1, 1024]" in record["reason"]
     leaderboard = (out / "LEADERBOARD.md").read_text()
     assert "FAILED" in leaderboard and "exceed the power budget" in leaderboard
     summary = json.loads((out / "summary.json").read_text())["rows"]
