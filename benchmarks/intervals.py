@@ -8,6 +8,9 @@ and the intervals use the ``n`` episode means ``x_1..x_n``:
 * paired ratio of means ``r = a_bar / b_bar`` (agent ``a`` and reference ``b`` on the same
   episodes): delta method, ``r +- t_{0.975, n-1} s_d / (sqrt(n) |b_bar|)`` with
   ``d_i = a_i - r b_i``. An agent compared with itself gets ``r = 1`` with zero width.
+* ratio of geometric means ``exp(mean_i l_i)`` of per-episode log-ratios ``l_i``: the t
+  interval of the mean log-ratio, exponentiated (proportional fairness, whose utility is a
+  sum of log-rates of either sign).
 
 With one episode there is no interval (``None`` bounds). The t quantile is computed exactly
 (no SciPy needed): for integer ``nu`` the two-sided probability ``A(t | nu) = P(|T| <= t)`` is
@@ -85,6 +88,14 @@ def mean_interval(samples: np.ndarray) -> Interval:
     """Mean of the episode means ``samples [n]`` with its t interval."""
     mean = float(np.mean(samples))
     return _interval(mean, _half_width(samples - mean, 1.0))
+
+
+def log_ratio_interval(log_ratios: np.ndarray) -> Interval:
+    """``exp`` of the mean of the episode log-ratios ``[n]``, with the exponentiated t
+    interval of that mean."""
+    mean = mean_interval(log_ratios)
+    low, high = (None, None) if mean.low is None else (math.exp(mean.low), math.exp(mean.high))
+    return Interval(math.exp(mean.value), low, high)
 
 
 def ratio_interval(a: np.ndarray, b: np.ndarray) -> Interval | None:

@@ -14,8 +14,6 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import agents
-from agents import learned
 from benchmarks.lineup import REFERENCES, STRONG_REFERENCE
 from benchmarks.results import ResultsFolder
 
@@ -89,16 +87,19 @@ def generalisation(results: list[ConfigResults]) -> list[str]:
         "default utility).",
         "",
     ]
-    for name, present in learned.shipped().items():
+    agents_trained: dict[str, set[tuple]] = {}  # label -> its trained (utility, K, N)
+    for entry in results:
+        for record in entry.records:
+            if record.get("trained_on") is not None:
+                trained = {tuple(size) for size in record["trained_on"]}
+                agents_trained.setdefault(record["agent"], trained)
+    for name, trained in agents_trained.items():
         rows = [
             (entry.config, row)
             for entry in results
             for row in entry.rows
             if row["agent"] == name and isinstance(entry.config.kwargs["num_users"], int)
         ]
-        if not present or not rows:
-            continue
-        trained = agents.make(name).trained_on()
         table = []
         for config, row in rows:
             users, antennas = config.kwargs["num_users"], config.kwargs["num_antennas"]
@@ -196,8 +197,9 @@ def write_leaderboard(
         "(`wmmse` for (weighted) sum rate, exact `maxmin` for min rate, `pf` for proportional "
         "fairness, Dinkelbach `ee` for energy efficiency), to best-of-starts WMMSE and to the "
         "DPC sum capacity, ± delta-method 95% half-width. `max P/Pmax`: largest power used "
-        "over budget. Proportional fairness sums ln R_k, which is negative when users starve, so "
-        "its ratios can be negative. Timings are those of the machine above: batch-1 latency (median of 5) "
+        "over budget. Proportional fairness sums ln R_k, of either sign, so its `÷ ref` is the "
+        "ratio of geometric-mean user rates, exp((U - U_ref) / K), averaged in the log per "
+        "episode. Timings are those of the machine above: batch-1 latency (median of 5) "
         "and batched time per channel. `params`: trainable parameters of learned agents.",
         "",
         *overview(results),

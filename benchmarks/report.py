@@ -26,7 +26,7 @@ import numpy as np
 
 from beamgym.units import linear_to_db
 from benchmarks.episodes import Channels, load_channels
-from benchmarks.intervals import Interval, mean_interval, ratio_interval
+from benchmarks.intervals import Interval, log_ratio_interval, mean_interval, ratio_interval
 from benchmarks.leaderboard import write_leaderboard
 from benchmarks.lineup import REFERENCES, STRONG_REFERENCE, parse_agent, plan_units
 from benchmarks.results import ResultsFolder
@@ -87,6 +87,18 @@ def _common(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def geometric_rate_ratio(
+    channels: Channels, record: dict[str, Any], reference: dict[str, Any] | None
+) -> Interval | None:
+    """Proportional fairness ``sum_k ln R_k`` against the reference as the ratio of geometric-
+    mean user rates, ``exp((U - U_ref) / K)`` averaged in the log per episode (the utility
+    itself may be of either sign, so a ratio of means would mean nothing)."""
+    if record["status"] != "ok" or reference is None:
+        return None
+    own, base = (np.asarray(r["values"]["utility"], np.float64) for r in (record, reference))
+    return log_ratio_interval(episode_means(channels, (own - base) / channels.num_users))
+
+
 def summarize(results: ConfigResults) -> list[dict[str, Any]]:
     """Summary rows of a configuration, one per agent:
 
@@ -132,6 +144,8 @@ def summarize(results: ConfigResults) -> list[dict[str, Any]]:
         row.update(_interval_fields("mean", mean_interval(own) if ok else None))
         for name, base in (("ratio_to_reference", reference_means), ("ratio_to_best", best_means)):
             interval = ratio_interval(own, base) if ok and base is not None else None
+            if name == "ratio_to_reference" and utility == "proportional_fair":
+                interval = geometric_rate_ratio(channels, record, by_agent.get(reference))
             row.update(_interval_fields(name, interval))
         dpc = (
             ratio_interval(means(record, "sum_rate"), dpc_means)

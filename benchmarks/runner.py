@@ -18,7 +18,9 @@ A record holds: ``config``, ``agent`` (spec label), ``status``, ``reason``, ``en
 ``env_spec`` (JSON), ``seeds``, ``blocks``, ``utility`` (the configuration's),
 ``solved_utility``, ``agent_config``, ``parameters``, ``values`` (per-channel ``utility``,
 ``sum_rate``, ``power_ratio``, ``rates``), ``time_per_channel_s``, ``latency_s``,
-``wall_time_s`` and the provenance fields (:func:`benchmarks.provenance.provenance`).
+``trained_on`` (a learned agent's trained ``[utility, K, N]``, else ``None``: what the
+generalisation table needs, so that a report is a function of its folder), ``wall_time_s``
+and the provenance fields (:func:`benchmarks.provenance.provenance`).
 """
 
 from __future__ import annotations
@@ -112,11 +114,13 @@ def _run_unit(
         "values": None,
         "time_per_channel_s": None,
         "latency_s": None,
+        "trained_on": None,
     }
     if channels is not None:
         try:
             agent = build_agent(spec, prepared.env)
             record["agent_config"] = agent_config(agent)
+            record["trained_on"] = trained_sizes(agent)
         except (Exception, SystemExit) as error:  # unknown agent, broken factory: it fails
             record["reason"] = f"could not build the agent: {type(error).__name__}: {error}"
         else:
@@ -138,6 +142,13 @@ def _run_unit(
     record["wall_time_s"] = time.perf_counter() - start
     record.update(provenance(device))
     return record
+
+
+def trained_sizes(agent: Any) -> list[list] | None:
+    """``sorted([utility, K, N])`` an agent's models were trained on, if it says
+    (``trained_on()``, the learned solvers), else ``None``."""
+    trained = getattr(agent, "trained_on", None)
+    return sorted([utility, k, n] for utility, k, n in trained()) if callable(trained) else None
 
 
 def run(
