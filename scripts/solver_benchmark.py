@@ -64,7 +64,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--repeats", type=int, default=20, help="batch-1 calls per latency")
     parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch CPU threads (default: 1, as the benchmarks)"
+    )
     args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error(f"--threads must be an integer >= 1, got {args.threads}")
+    torch.set_num_threads(args.threads)
     power = db_to_linear(args.snr_db)
     print(
         f"i.i.d. CN(0,1), sigma2 = 1, SNR {args.snr_db} dB, torch threads {torch.get_num_threads()}"

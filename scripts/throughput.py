@@ -52,7 +52,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--single-steps", type=int, default=20_000)
     parser.add_argument("--num-envs", type=int, nargs="+", default=[1024, 4096])
     parser.add_argument("--seconds", type=float, default=3.0, help="time per vector measurement")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch CPU threads (default: 1, as the benchmarks)"
+    )
     args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error(f"--threads must be an integer >= 1, got {args.threads}")
+    torch.set_num_threads(args.threads)
     kwargs = {"num_users": args.num_users, "num_antennas": args.num_antennas}
 
     print(
