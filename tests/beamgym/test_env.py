@@ -180,7 +180,9 @@ def test_invalid_configuration_names_the_parameter(kwargs, names):
 
 
 @pytest.mark.parametrize(
-    "bad", [np.zeros(3), np.full(64, np.nan), np.full(64, np.inf)], ids=["shape", "nan", "inf"]
+    "bad",
+    [np.zeros(3), np.full(64, np.nan), np.full(64, np.inf), np.ones(64, complex), "abc", None],
+    ids=["shape", "nan", "inf", "complex", "string", "none"],
 )
 def test_invalid_action_raises_instead_of_a_nan_reward(bad):
     env = gym.make("MISO-SumRate-v0")
