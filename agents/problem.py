@@ -117,8 +117,17 @@ def _per_sample(name: str, value: object, batch: int, like: torch.Tensor) -> tor
     return tensor
 
 
+def _tensor(name: str, value: object, like: torch.Tensor, allowed: str) -> torch.Tensor:
+    """``value`` as a tensor on ``like``'s device; ``ValueError`` naming ``name`` and what is
+    ``allowed`` if it is not an array of numbers."""
+    try:
+        return torch.as_tensor(value, device=like.device)
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"{name} must be {allowed}, got {value!r}") from None
+
+
 def _mask(name: str, value: object, shape: tuple[int, int], like: torch.Tensor) -> torch.Tensor:
-    tensor = torch.as_tensor(value, device=like.device)
+    tensor = _tensor(name, value, like, f"a 0/1 or bool array of shape {shape}")
     if tensor.shape != shape:
         raise ValueError(f"{name} must have shape {shape}, got {tuple(tensor.shape)}")
     if not bool(torch.all((tensor == 0) | (tensor == 1))):
@@ -164,14 +173,19 @@ def make_problem(
         ("amplifier_efficiency", amplifier_efficiency),
         ("circuit_power", circuit_power),
     ):
-        if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not (number and math.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     if amplifier_efficiency > 1:
         raise ValueError(f"amplifier_efficiency must be in (0, 1], got {amplifier_efficiency!r}")
     if weights is None:
         weight_tensor = torch.ones(batch, users, dtype=H.real.dtype, device=H.device)
     else:
-        weight_tensor = torch.as_tensor(weights, device=H.device).to(H.real.dtype)
+        allowed = f"an array of shape [{users}] or [{batch}, {users}]"
+        weight_tensor = _tensor("weights", weights, H, allowed)
+        if weight_tensor.is_complex() or weight_tensor.dtype == torch.bool:
+            raise ValueError(f"weights must be real numbers, got {weights!r}")
+        weight_tensor = weight_tensor.to(H.real.dtype)
         if weight_tensor.shape not in ((users,), (batch, users)):
             raise ValueError(
                 f"weights must have shape [{users}] or [{batch}, {users}], got {tuple(weight_tensor.shape)}"

@@ -117,7 +117,7 @@ UTILITIES: dict[str, Utility] = {
 
 def get_utility(name: str) -> Utility:
     """Look a utility up by name; unknown names raise ``ValueError`` listing the valid ones."""
-    if name not in UTILITIES:
+    if not isinstance(name, str) or name not in UTILITIES:
         raise ValueError(f"utility must be one of {sorted(UTILITIES)}, got {name!r}")
     return UTILITIES[name]
 
