@@ -52,6 +52,12 @@ def from_dict(cls: type, values: dict[str, Any]) -> Any:
     return cls(**converted)
 
 
+def check_sizes(name: str, values: tuple) -> None:
+    """``values`` (user or antenna counts) must be a non-empty tuple of positive integers."""
+    if not values or any(not isinstance(v, int) or isinstance(v, bool) or v < 1 for v in values):
+        raise ValueError(f"{name} must be positive integers, got {values}")
+
+
 @dataclass(frozen=True)
 class Draw:
     """The training-batch options every model shares.
@@ -65,10 +71,7 @@ class Draw:
     snr_db: tuple[float, float] = option((0.0, 20.0), "the SNR range in dB, drawn per sample")
 
     def __post_init__(self) -> None:
-        if not self.users or any(
-            not isinstance(k, int) or isinstance(k, bool) or k < 1 for k in self.users
-        ):
-            raise ValueError(f"users must be positive integers, got {self.users}")
+        check_sizes("users", self.users)
         if len(self.snr_db) != 2 or self.snr_db[0] > self.snr_db[1]:
             raise ValueError(f"snr_db must be (min, max) with min <= max, got {self.snr_db}")
         for value in self.snr_db:

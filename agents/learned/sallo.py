@@ -90,7 +90,7 @@ from torch.nn import functional as F
 from agents.classical.linear import rzf_beamformer
 from agents.learned.budget import snr_feature
 from agents.learned.curriculum import Schedule, draw_padded_problems, size_pairs
-from agents.learned.model import Batch, Draw, LearnedModel, Sampler, option
+from agents.learned.model import Batch, Draw, LearnedModel, Sampler, check_sizes, option
 from agents.learned.sallo_layer import SalloLayer
 from agents.problem import Problem
 from beamgym.arrays import abs2
@@ -187,8 +187,7 @@ class SalloDraw(Draw):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not self.antennas or any(not isinstance(n, int) or n < 1 for n in self.antennas):
-            raise ValueError(f"antennas must be positive integers, got {self.antennas}")
+        check_sizes("antennas", self.antennas)
         check_number("max_load", self.max_load, 1e-6, math.inf)
         unknown = [name for name in self.channels if name not in DRAWN]
         if not self.channels or unknown:

@@ -67,7 +67,15 @@ from torch import nn
 
 from agents.classical.linear import regularized_directions
 from agents.learned.budget import adapt_power, snr_feature
-from agents.learned.model import Batch, Draw, LearnedModel, Sampler, draw_problem, option
+from agents.learned.model import (
+    Batch,
+    Draw,
+    LearnedModel,
+    Sampler,
+    check_sizes,
+    draw_problem,
+    option,
+)
 from agents.problem import Problem
 from beamgym.checks import check_count, check_multiple
 from beamgym.layout import TASKS
@@ -128,8 +136,7 @@ class UbertDraw(Draw):
             raise ValueError(
                 f"utilities must be distinct names in {list(TASKS)}, got {self.utilities}"
             )
-        if not self.antennas or any(not isinstance(n, int) or n < 1 for n in self.antennas):
-            raise ValueError(f"antennas must be positive integers, got {self.antennas}")
+        check_sizes("antennas", self.antennas)
         if self.task_sampling not in TASK_SAMPLING:
             raise ValueError(
                 f"task_sampling must be one of {list(TASK_SAMPLING)}, got {self.task_sampling!r}"
