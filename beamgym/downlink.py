@@ -15,9 +15,6 @@ import math
 
 from beamgym.arrays import Array, abs2, at_most, namespace, squared_norm
 
-POWER_EPS = 1e-30
-"""Added to ``||W||_F^2`` in the power projection: an all-zero beamformer stays zero, not NaN."""
-
 
 def channel_gains(H: Array, W: Array) -> Array:
     """Received power of every stream at every user: ``G[..., k, j] = |(H W)_kj|^2``.
@@ -126,7 +123,7 @@ def project_power(W: Array, power: Array | float, *, full_power: bool | Array = 
     """
     xp = namespace(W)
     used = transmit_power(W)
-    scale = xp.sqrt(power / (used + POWER_EPS))
+    scale = xp.sqrt(power / xp.where(used > 0, used, 1.0))  # exact for any W != 0; 0 stays 0
     if isinstance(full_power, bool):
         scale = scale if full_power else at_most(scale, 1.0)
     else:

@@ -41,6 +41,22 @@ TASKS: tuple[str, ...] = TASK_LAYOUTS["v0"]
 """The task layout of the registered ids: utility names in the order of the one-hot."""
 
 
+def _largest_below_one(action: Array, full_power: bool | Array) -> Array:
+    """The action times the power of two that brings its largest entry into ``[0.5, 1)``, on
+    the samples spent at full power.
+
+    Onto the sphere the scale of ``A`` is irrelevant, and a power of two is exact in floating
+    point, so the beamformer is bit-identical; what it prevents is ``||A||^2`` underflowing to
+    0 (an action of 1e-30 everywhere is 1e-60 squared, below float32's range) and the
+    projection then sending nothing instead of ``P``.
+    """
+    xp = namespace(action)
+    _, exponent = xp.frexp(xp.amax(xp.abs(action), axis=-1))
+    if full_power is not True:
+        exponent = xp.where(full_power, exponent, 0)
+    return xp.ldexp(action, -exponent[..., None])
+
+
 def _sqrt(power: Array | float) -> Array | float:
     """``sqrt(P)`` shaped to scale ``[..., N, K]`` arrays; ``P`` is a scalar or ``[...]``."""
     return namespace(power).sqrt(power)[..., None, None] if hasattr(power, "shape") else power**0.5
@@ -139,6 +155,8 @@ class Layout:
         Returns:
             complex ``[..., N_max, K_max]``.
         """
+        if full_power is not False:
+            action = _largest_below_one(action, full_power)
         rows = action.reshape((*action.shape[:-1], self.max_users, 2 * self.max_antennas))
         W = transpose(to_complex(rows))
         if full_power is not True:  # onto the sphere the scale of A is irrelevant

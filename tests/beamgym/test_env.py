@@ -124,6 +124,15 @@ def test_beamformer_to_action_round_trips_through_the_environment(rng):
     )
 
 
+@pytest.mark.parametrize("scale", [1e-30, 1e-45, 1.0])
+def test_any_nonzero_action_spends_the_whole_budget_on_a_rate_utility(scale):
+    env = gym.make("MISO-SumRate-v0", num_users=3, num_antennas=4, snr_db=10.0)
+    env.reset(seed=0)
+    action = np.full(env.action_space.shape, scale, dtype=np.float32)
+    W = env.step(action)[4]["beamformer"]
+    np.testing.assert_allclose(transmit_power(W), 10.0, rtol=1e-12)
+
+
 def test_multitask_announces_the_utility_it_pays():
     env = gym.make("MISO-MultiTask-v0")
     seen = set()

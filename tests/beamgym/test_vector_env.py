@@ -91,6 +91,17 @@ def test_episodes_truncate_together_and_autoreset_in_the_same_step():
     )
 
 
+def test_tiny_actions_spend_the_whole_budget_and_the_ball_keeps_them_tiny():
+    """Sum rate is spent on the sphere (float32 would square 1e-30 to 0); energy efficiency
+    on the ball, where a tiny action is a tiny transmission."""
+    for env_id, expected in (("MISO-SumRate-v0", 10.0), ("MISO-EnergyEfficiency-v0", 0.0)):
+        envs = make(env_id, num_envs=2, num_users=3, num_antennas=4, snr_db=10.0)
+        envs.reset(seed=0)
+        actions = np.full(envs.action_space.shape, 1e-30, dtype=np.float32)
+        W = envs.step(actions)[4]["beamformer"]
+        np.testing.assert_allclose((np.abs(W) ** 2).sum(axis=(-2, -1)), expected, rtol=1e-5)
+
+
 def test_invalid_actions_raise():
     envs = make("MISO-SumRate-v0", num_envs=2)
     envs.reset(seed=0)
