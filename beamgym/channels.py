@@ -35,6 +35,9 @@ from beamgym.checks import check_count, check_number
 from beamgym.sampling import Generator, complex_normal, integers, normal, uniform
 from beamgym.units import db_to_linear
 
+MAX_PATHS = 32
+"""The most clusters, and the most rays per cluster, of the sparse channel."""
+
 
 @dataclass
 class ChannelState:
@@ -225,6 +228,8 @@ class SparseChannel(GaussianChannel):
     ``[-pi/2, pi/2]``), drawn per episode. ``E|h_kn|^2 = 1``, so ``E||h_k||^2 = N`` as for
     Rayleigh. Follows the clustered generator of the SALLO-M author's public code
     (github.com/FredZhang0413/ICL_pilot_precoding: 3 clusters x 5 rays, 10 degree spread).
+    ``clusters`` and ``rays`` are at most ``MAX_PATHS`` = 32 each (TR 38.901's CDL profiles
+    have at most 24 clusters of 20 rays).
     """
 
     def __init__(
@@ -237,8 +242,8 @@ class SparseChannel(GaussianChannel):
         time_correlation: float = 0.0,
     ) -> None:
         super().__init__(num_users, num_antennas, time_correlation)
-        check_count("clusters", clusters)
-        check_count("rays", rays)
+        check_count("clusters", clusters, 1, MAX_PATHS)
+        check_count("rays", rays, 1, MAX_PATHS)
         check_number("angle_spread_deg", angle_spread_deg, 0.0, 90.0)
         self.clusters, self.rays = clusters, rays
         self.angle_spread_deg = float(angle_spread_deg)

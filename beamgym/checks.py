@@ -19,10 +19,12 @@ def check_number(name: str, value: object, low: float, high: float, *, closed: b
         )
 
 
-def check_count(name: str, value: object, minimum: int = 1) -> None:
-    """``value`` must be an integer ``>= minimum`` (bools are rejected)."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+def check_count(name: str, value: object, minimum: int = 1, maximum: int | None = None) -> None:
+    """``value`` must be an integer in ``[minimum, maximum]`` (bools are rejected)."""
+    integer = isinstance(value, int) and not isinstance(value, bool)
+    if not integer or value < minimum or (maximum is not None and value > maximum):
+        allowed = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        raise ValueError(f"{name} must be an integer {allowed}, got {value!r}")
 
 
 def check_multiple(name: str, value: int, of_name: str, of: int) -> None:

@@ -69,9 +69,7 @@ class ChannelTracker:
 
     def __init__(self, model: ChannelModel, csi_nmse: float = 0.0, csi_delay: int = 0) -> None:
         check_number("csi_nmse", csi_nmse, 0.0, MAX_CSI_NMSE)
-        check_count("csi_delay", csi_delay, minimum=0)
-        if csi_delay > MAX_CSI_DELAY:
-            raise ValueError(f"csi_delay must be at most {MAX_CSI_DELAY} blocks, got {csi_delay}")
+        check_count("csi_delay", csi_delay, 0, MAX_CSI_DELAY)
         self.model, self.csi_nmse, self.csi_delay = model, float(csi_nmse), csi_delay
         self._state: ChannelState | None = None
         self._history: deque[tuple[Array, Array | float]] = deque(maxlen=csi_delay + 1)

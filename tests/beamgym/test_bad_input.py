@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import beamgym
+from beamgym.channel_files import MAX_ENTRY
 
 NAN, INF = math.nan, math.inf
 
@@ -38,6 +39,8 @@ BAD = [  # (the parameter the message must name, keywords)
     ("user_weights", {"num_users": 4, "user_weights": [1e39] * 4}),
     ("csi_nmse", {"csi_nmse": 1e80}),
     ("csi_delay", {"csi_delay": 10**6}),
+    ("clusters", {"channel": "sparse", "channel_params": {"clusters": 10**9}}),
+    ("rays", {"channel": "sparse", "channel_params": {"rays": 33}}),
     *[(name, {name: 10**5}) for name in ("num_users", "num_antennas")],
     ("num_users", {"num_user": 4}),  # a typo: the message suggests the keyword
     ("snr_db", {"snr": 10.0}),
@@ -61,18 +64,48 @@ def test_a_bad_keyword_is_refused_naming_the_parameter(env_id, vector, case):
     assert parameter in str(error.value), str(error.value)
 
 
+EXTREME_CHANNELS = {
+    "rayleigh": {},
+    "cell": {  # the widest range of path gains the cell model accepts
+        "channel": "cell",
+        "channel_params": {
+            "cell_radius_m": 1e7,
+            "min_distance_m": 1e-6,
+            "path_loss_exponent": 10.0,
+            "shadowing_db": 30.0,
+        },
+    },
+    "file": {"channel": "file"},  # entries at MAX_ENTRY, written by the test
+}
+
+
 @pytest.mark.parametrize("vector", [False, True], ids=["single", "vector"])
 @pytest.mark.parametrize("snr_db, noise_power", [(100.0, 1e-15), (-100.0, 1e15), (100.0, 1e15)])
-def test_the_extremes_allowed_stay_finite(vector, snr_db, noise_power):
-    """At the bounds of the SNR and noise power every reward and observation is finite, in
-    float64 (single) and float32 (vector)."""
-    kwargs = {"snr_db": snr_db, "noise_power": noise_power}
+@pytest.mark.parametrize("channel", sorted(EXTREME_CHANNELS))
+def test_the_extremes_allowed_stay_finite(vector, snr_db, noise_power, channel, tmp_path):
+    """At the bounds of the SNR, the noise power and the channels, every reward, observation
+    and info entry is finite, in float64 (single) and float32 (vector)."""
+    kwargs = {"snr_db": snr_db, "noise_power": noise_power, **EXTREME_CHANNELS[channel]}
+    if channel == "file":
+        H = np.full((3, 4, 8), MAX_ENTRY * (1 + 1j) / np.sqrt(2))
+        np.save(tmp_path / "h.npy", H)
+        kwargs["channel_params"] = {"path": str(tmp_path / "h.npy")}
     env = gym.make_vec("MISO-MultiTask-v0", num_envs=8, **kwargs) if vector else None
     env = env or gym.make("MISO-MultiTask-v0", **kwargs)
     obs, _ = env.reset(seed=0)
     for _ in range(3):
-        obs, reward, *_ = env.step(env.action_space.sample())
-        assert np.isfinite(np.asarray(obs)).all() and np.isfinite(np.asarray(reward)).all()
+        obs, reward, _, _, info = env.step(env.action_space.sample())
+        for value in (obs, reward, *info.values()):
+            if np.asarray(value).dtype.kind in "fc":
+                assert np.isfinite(np.asarray(value)).all()
+
+
+def test_a_channel_file_with_entries_above_the_bound_is_refused(tmp_path):
+    np.save(tmp_path / "h.npy", np.full((3, 4, 8), 2 * MAX_ENTRY))
+    with pytest.raises(ValueError, match=r"\|h\| = 2e\+04; at most 10000"):
+        gym.make(
+            "MISO-SumRate-v0", channel="file", channel_params={"path": str(tmp_path / "h.npy")}
+        )
 
 
 def test_a_misspelt_keyword_is_answered_with_the_closest_one():
