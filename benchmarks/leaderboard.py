@@ -36,6 +36,14 @@ def _with_interval(row: dict[str, Any], key: str, digits: int) -> str:
     return f"{value:.{digits}f} ± {(high - low) / 2:.{digits}f}"
 
 
+def _parameters(row: dict[str, Any]) -> str:
+    """The ``params`` cell: the trainable parameter count, ``–`` where the agent has none
+    (classical agents) or was not applicable (it did not run: no model was loaded)."""
+    if row["status"] == "not-applicable" or not row["parameters"]:
+        return "–"
+    return str(row["parameters"])
+
+
 def _table(header: list[str], lines: list[list[str]]) -> list[str]:
     return [
         "| " + " | ".join(header) + " |",
@@ -144,7 +152,7 @@ def _configuration(
             _number(row["max_power_ratio"], 4),
             _number(row["latency_ms"], 2),
             _number(row["time_per_channel_ms"], 3),
-            "" if row["parameters"] is None else str(row["parameters"]),
+            _parameters(row),
             STATUS[row["status"]],
         ]
         for row in rows
@@ -200,7 +208,8 @@ def write_leaderboard(
         "over budget. Proportional fairness sums ln R_k, of either sign, so its `÷ ref` is the "
         "ratio of geometric-mean user rates, exp((U - U_ref) / K), averaged in the log per "
         "episode. Timings are those of the machine above: batch-1 latency (median of 5) "
-        "and batched time per channel. `params`: trainable parameters of learned agents.",
+        "and batched time per channel. `params`: trainable parameters of learned and RL agents; "
+        "– where there are none (classical agents) or the agent was not applicable (n/a).",
         "",
         *overview(results),
         *generalisation(results),
