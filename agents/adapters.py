@@ -89,7 +89,7 @@ class PolicySolver(Solver):
         policy: an object with ``predict(obs, deterministic=True) -> (action, state)``,
             e.g. a stable-baselines3 model.
         env: the environment (or one configured the same way) the policy was trained on.
-        name: the label this solver reports.
+        name: the name this solver reports, in its config and its errors.
     """
 
     handles_masks = True
@@ -98,12 +98,12 @@ class PolicySolver(Solver):
         self, policy: Any, env: gym.Env | gym.vector.VectorEnv, name: str = "policy"
     ) -> None:
         super().__init__("float32")
-        self.policy, self.label = policy, name
+        self.policy, self.name = policy, name  # the instance's: Solver.name is the registry's
         self.layout, self.scenario = _configuration(env)
         self.utilities = tuple(self.scenario.utilities)
 
     def config(self) -> dict:
-        return {"name": self.label}
+        return {"name": self.name}
 
     def _solve(self, problem: Problem) -> torch.Tensor:
         batch, num_users, num_antennas = problem.H.shape
