@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from beamgym.downlink import MAX_CHANNEL_ENTRY
 from beamgym.utilities import DEFAULT_AMPLIFIER_EFFICIENCY, DEFAULT_CIRCUIT_POWER, get_utility
 
 
@@ -151,7 +152,8 @@ def make_problem(
 ) -> Problem:
     """Validate ``solve``'s arguments into a :class:`Problem` (masks as bool, or ``None``).
 
-    ``H`` must be a complex ``[B, K, N]`` tensor or array with finite entries; masked entries
+    ``H`` must be a complex ``[B, K, N]`` tensor or array with finite entries of magnitude at
+    most :data:`~beamgym.downlink.MAX_CHANNEL_ENTRY` (the environments' bound); masked entries
     of ``H`` and ``weights`` are ignored (they may hold anything finite).
     """
     if isinstance(H, np.ndarray):
@@ -167,6 +169,12 @@ def make_problem(
         raise ValueError(f"H must have B, K, N >= 1, got shape {tuple(H.shape)}")
     if not bool(torch.isfinite(torch.view_as_real(H)).all()):
         raise ValueError("H holds NaN or infinite entries")
+    largest = float(H.abs().amax())
+    if largest > MAX_CHANNEL_ENTRY:
+        raise ValueError(
+            f"H holds entries up to |h| = {largest:.3g}; at most {MAX_CHANNEL_ENTRY:g} is "
+            "allowed: divide H by c and noise_power by c^2 (the rates are unchanged)"
+        )
     batch, users, antennas = H.shape
     get_utility(utility)
     for name, value in (

@@ -7,9 +7,7 @@ further conjugate. A channel stored the other way round (``h_k^H`` convention, c
 user, MATLAB's ``'`` vs ``.'``) must be converted before saving. Real arrays are accepted and
 read as real-valued channels. Values are used as stored: ``snr_db`` is ``P / noise_power``,
 so normalise path-loss channels (or set ``noise_power``) before use. Entries are bounded,
-``|h| <= MAX_ENTRY``: with the largest budget the scenario allows (``snr_db`` 100 with
-``noise_power`` 1e15) every gain ``|h_k^T w_j|^2`` then stays finite in the vector
-environment's float32.
+``|h| <= MAX_CHANNEL_ENTRY`` (:mod:`beamgym.downlink`).
 
 Safety: ``.npy``/``.npz`` load with ``allow_pickle=False``; ``.mat`` files load through
 ``scipy.io.loadmat`` (MATLAB v4-v7.2 data only, no code). MATLAB v7.3 files are HDF5 and
@@ -22,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from beamgym.downlink import MAX_CHANNEL_ENTRY
+
 SUFFIXES = (".npy", ".npz", ".mat")
-MAX_ENTRY = 1e4
-"""The largest ``|H[s, k, n]|`` accepted: 80 dB above a unit-variance channel."""
 
 
 def _pick(arrays: dict[str, np.ndarray], key: str | None, path: Path) -> np.ndarray:
@@ -49,7 +47,7 @@ def load_channels(path: str | Path, key: str | None = None) -> np.ndarray:
 
     Raises:
         ValueError: missing file, unknown suffix, wrong rank, empty, non-finite entries or
-            entries above ``MAX_ENTRY``.
+            entries above ``MAX_CHANNEL_ENTRY``.
     """
     path = Path(path)
     if path.suffix not in SUFFIXES:
@@ -80,10 +78,10 @@ def load_channels(path: str | Path, key: str | None = None) -> np.ndarray:
     if not np.isfinite(data).all():
         raise ValueError(f"channel file {path} holds NaN or infinite entries")
     largest = float(np.abs(data).max())
-    if largest > MAX_ENTRY:
+    if largest > MAX_CHANNEL_ENTRY:
         raise ValueError(
             f"channel file {path} holds entries up to |h| = {largest:.3g}; at most "
-            f"{MAX_ENTRY:g} is allowed: scale the channels down and noise_power with them"
+            f"{MAX_CHANNEL_ENTRY:g} is allowed: scale the channels down and noise_power with them"
         )
     return data.astype(np.complex128)
 

@@ -15,6 +15,12 @@ import math
 
 from beamgym.arrays import Array, abs2, at_most, namespace, squared_norm
 
+MAX_CHANNEL_ENTRY = 1e4
+"""The largest ``|H[k, n]|`` beamgym accepts (channel files, solver inputs): 80 dB above a
+unit-variance channel. With the largest budget a scenario allows (``snr_db`` 100 with
+``noise_power`` 1e15, so ``P = 1e25``) every gain ``|(H W)_kj|^2`` then stays finite in
+float32, the precision of the vector environment and of the learned solvers."""
+
 
 def channel_gains(H: Array, W: Array) -> Array:
     """Received power of every stream at every user: ``G[..., k, j] = |(H W)_kj|^2``.

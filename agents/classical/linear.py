@@ -29,7 +29,8 @@ def zero_forcing_directions(H: torch.Tensor) -> torch.Tensor:
     """``H^H (H H^H)^{-1}`` ``[B, N, K]``: ``H W = I``, so every user's interference is nulled.
 
     Raises :class:`~agents.solver.NotApplicable` (a ``ValueError``) when ``K > N``
-    (``H H^H`` is singular: no zero-forcing solution).
+    (``H H^H`` is singular: no zero-forcing solution), and ``ValueError`` naming the sample
+    when a channel matrix has rank below K (an all-zero or repeated user row).
     """
     users, antennas = H.shape[-2:]
     if users > antennas:
@@ -37,7 +38,16 @@ def zero_forcing_directions(H: torch.Tensor) -> torch.Tensor:
             f"zero forcing needs K <= N, got K={users} users and N={antennas} antennas; "
             "use 'rzf' or 'wmmse' for overloaded systems"
         )
-    return torch.linalg.solve(H @ H.mH, H).mH
+    directions, info = torch.linalg.solve_ex(H @ H.mH, H)
+    singular = torch.nonzero(info).flatten().tolist()
+    if singular:
+        more = f" (and {len(singular) - 1} more samples)" if len(singular) > 1 else ""
+        raise ValueError(
+            f"zero forcing needs linearly independent user channels, but H[{singular[0]}]{more} "
+            f"has rank < K={users}, e.g. an all-zero or repeated row; use 'rzf' or 'wmmse', "
+            "or mark such users inactive with user_mask"
+        )
+    return directions.mH
 
 
 def regularized_directions(H: torch.Tensor, regularizer: torch.Tensor) -> torch.Tensor:

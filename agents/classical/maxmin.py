@@ -94,6 +94,14 @@ class MaxMin(Solver):
 
     def _run(self, problem: Problem) -> MaxMinResult:
         H, P, noise = problem.H, problem.power, problem.noise_power
+        silent = torch.nonzero((H == 0).all(-1)).tolist()
+        if silent:
+            sample, user = silent[0]
+            raise ValueError(
+                f"H[{sample}, {user}] (user {user} of sample {sample}) is all zero: its rate is 0 "
+                "whatever the beamformer, so every beamformer is max-min optimal; mark such "
+                "users inactive with user_mask"
+            )
         targets = problem.weights.clamp_min(torch.finfo(P.dtype).tiny)
         batch, users = problem.batch_size, problem.num_users
         q = (P / users)[:, None].expand(batch, users).clone()

@@ -114,10 +114,13 @@ def _evaluate(
     """``(omega, u^*, |u|^2)`` ``[b, K]`` of beamformers ``W``: the WMMSE receiver step."""
     received = H @ W
     gains = abs2(received)
-    total = gains.sum(-1) + noise[:, None]
-    direct = received.diagonal(0, -2, -1)
-    omega = total / (total - gains.diagonal(0, -2, -1))
-    u_conj = direct / total
+    signal = gains.diagonal(0, -2, -1)
+    # the noise added after the signal is taken out, not as total - signal: at SINRs beyond
+    # 1 / eps the noise is lost in the total, the difference is 0 and omega infinite
+    rest = (gains.sum(-1) - signal) + noise[:, None]
+    total = rest + signal
+    omega = total / rest
+    u_conj = received.diagonal(0, -2, -1) / total
     return omega, u_conj, abs2(u_conj)
 
 

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import agents
+from beamgym.downlink import MAX_CHANNEL_ENTRY
 from tests.agents.test_contract import solver_for
 
 GOOD_H = torch.randn(2, 3, 4, dtype=torch.complex128, generator=torch.Generator().manual_seed(0))
@@ -19,6 +20,7 @@ BAD = [  # (the argument the message must name, the arguments changed)
     *[("H", {"H": v}) for v in ("abc", np.ones((2, 3, 4)), GOOD_H[0], [[1j]], GOOD_H[:0])],
     ("H", {"H": GOOD_H * NAN}),
     ("H", {"H": GOOD_H * INF}),
+    ("H", {"H": GOOD_H * 1e150}),  # made eigh fail in wmmse, NaN in the learned models
     *[("power", {"power": v}) for v in ("10", True, -1.0, 0, NAN, INF, [1.0, 2.0, 3.0], 1j)],
     *[("noise_power", {"noise_power": v}) for v in ("1", False, -1.0, 0.0, NAN, [1.0] * 3)],
     *[("utility", {"utility": v}) for v in ("nope", 5, ["sum_rate"])],
@@ -52,3 +54,22 @@ def test_a_bad_argument_is_refused_naming_it(name, case):
     with pytest.raises(ValueError) as error:
         solver.solve(**arguments)
     assert argument in str(error.value), str(error.value)
+
+
+@pytest.mark.parametrize(
+    "scale, power, noise_power",
+    [(MAX_CHANNEL_ENTRY / 3, 1e25, 1e15), (1e-150, 10.0, 1.0), (1.0, 1e10, 1.0), (1.0, 1e-10, 1.0)],
+    ids=["largest-channel-and-budget", "tiny-channel", "100-dB", "minus-100-dB"],
+)
+@pytest.mark.parametrize("name", agents.available())
+def test_the_extremes_allowed_give_a_finite_feasible_beamformer(name, scale, power, noise_power):
+    """Inside the bounds every agent answers with a feasible finite beamformer (or declines
+    the problem), whatever its utility."""
+    solver = cached_solver(name)
+    for utility in solver.utilities or ("sum_rate",):
+        try:
+            W = solver.solve(GOOD_H * scale, power, noise_power, utility=utility)
+        except agents.NotApplicable:
+            continue
+        assert torch.isfinite(torch.view_as_real(W)).all(), utility
+        assert float(torch.linalg.matrix_norm(W).square().amax()) <= power * (1 + 1e-9), utility

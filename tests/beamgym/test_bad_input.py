@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import beamgym
-from beamgym.channel_files import MAX_ENTRY
+from beamgym.downlink import MAX_CHANNEL_ENTRY
 
 NAN, INF = math.nan, math.inf
 
@@ -75,7 +75,7 @@ EXTREME_CHANNELS = {
             "shadowing_db": 30.0,
         },
     },
-    "file": {"channel": "file"},  # entries at MAX_ENTRY, written by the test
+    "file": {"channel": "file"},  # entries at MAX_CHANNEL_ENTRY, written by the test
 }
 
 
@@ -87,7 +87,7 @@ def test_the_extremes_allowed_stay_finite(vector, snr_db, noise_power, channel, 
     and info entry is finite, in float64 (single) and float32 (vector)."""
     kwargs = {"snr_db": snr_db, "noise_power": noise_power, **EXTREME_CHANNELS[channel]}
     if channel == "file":
-        H = np.full((3, 4, 8), MAX_ENTRY * (1 + 1j) / np.sqrt(2))
+        H = np.full((3, 4, 8), MAX_CHANNEL_ENTRY * (1 + 1j) / np.sqrt(2))
         np.save(tmp_path / "h.npy", H)
         kwargs["channel_params"] = {"path": str(tmp_path / "h.npy")}
     env = gym.make_vec("MISO-MultiTask-v0", num_envs=8, **kwargs) if vector else None
@@ -101,7 +101,7 @@ def test_the_extremes_allowed_stay_finite(vector, snr_db, noise_power, channel, 
 
 
 def test_a_channel_file_with_entries_above_the_bound_is_refused(tmp_path):
-    np.save(tmp_path / "h.npy", np.full((3, 4, 8), 2 * MAX_ENTRY))
+    np.save(tmp_path / "h.npy", np.full((3, 4, 8), 2 * MAX_CHANNEL_ENTRY))
     with pytest.raises(ValueError, match=r"\|h\| = 2e\+04; at most 10000"):
         gym.make(
             "MISO-SumRate-v0", channel="file", channel_params={"path": str(tmp_path / "h.npy")}

@@ -77,3 +77,20 @@ def test_rzf_tends_to_zf_at_high_snr_and_mrt_at_low_snr(torch_rng):
     torch.testing.assert_close(
         direction(agents.make("rzf").solve(H, power=1e-9)), mrt, atol=1e-6, rtol=0
     )
+
+
+@pytest.mark.parametrize("name", ["zf", "zf-wf"])
+@pytest.mark.parametrize("degenerate", ["zero-row", "repeated-row"])
+def test_zero_forcing_names_a_rank_deficient_channel(name, degenerate, torch_rng):
+    H = torch.randn(3, 3, 4, dtype=torch.complex128, generator=torch_rng)
+    H[1, 2] = 0 if degenerate == "zero-row" else H[1, 0]
+    with pytest.raises(ValueError, match=r"H\[1\] has rank < K=3"):
+        agents.make(name).solve(H, 10.0)
+
+
+def test_zero_forcing_serves_the_other_users_when_the_silent_one_is_masked(torch_rng):
+    H = torch.randn(2, 3, 4, dtype=torch.complex128, generator=torch_rng)
+    H[0, 2] = 0
+    mask = torch.tensor([[True, True, False], [True, True, True]])
+    W = agents.make("zf").solve(H, 10.0, user_mask=mask)
+    assert torch.allclose(transmit_power(W), torch.full((2,), 10.0, dtype=torch.float64))

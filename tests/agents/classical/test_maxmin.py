@@ -75,3 +75,10 @@ def test_matches_socp_bisection(users, antennas, seed):
     gamma = solver.run(H, 10.0).level.item()
     reference = _socp_balanced_sinr(H[0].numpy(), 10.0, 1.0)
     assert abs(gamma - reference) <= 1e-5 * reference
+
+
+def test_a_user_without_a_channel_is_named(torch_rng):
+    H = torch.randn(2, 3, 4, dtype=torch.complex128, generator=torch_rng)
+    H[1, 0] = 0
+    with pytest.raises(ValueError, match=r"H\[1, 0\] \(user 0 of sample 1\) is all zero"):
+        agents.make("maxmin").solve(H, 10.0, utility="min_rate")

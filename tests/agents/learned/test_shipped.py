@@ -47,8 +47,10 @@ def card_mean(card_path: Path, row: dict) -> float:
 
 @pytest.mark.parametrize("card_path", CARDS, ids=lambda p: p.stem)
 def test_shipped_checkpoint_reproduces_the_first_row_of_its_card(card_path):
+    """To 1e-6: the float32 networks round differently on another CPU (AVX2 against AVX-512
+    moved a card's mean by 6e-9 relative); a changed model, channel or score moves far more."""
     row = json.loads(card_path.read_text())["evaluation"]["rows"][0]
-    assert card_mean(card_path, row) == pytest.approx(row["model"], rel=1e-9)
+    assert card_mean(card_path, row) == pytest.approx(row["model"], rel=1e-6)
 
 
 def test_every_shipped_card_has_its_markdown_and_commands():
