@@ -50,8 +50,10 @@ from benchmarks.suites import Configuration, Suite
 STRONG_REFERENCE = "wmmse-best"
 """The best-of-starts WMMSE; ratios to it are reported for the utilities it optimises."""
 
-CLASSICAL = ("mrt", "zf", "zf-wf", "rzf", "wmmse", "wmmse-best")
-"""The classical agents of every default line-up."""
+CLASSICAL = ("mrt", "zf", "zf-wf", "rzf", "rzf(normalisation='total')", "wmmse", "wmmse-best")
+"""The classical agents of every default line-up; RZF with both power normalisations, since
+each is the stronger in one regime (equal power per stream with K <= N at high SNR, the
+single scale of the whole matrix in overloaded systems)."""
 
 _SPEC = re.compile(r"\s*([^()\s]+)\s*(?:\((.*)\))?\s*", re.DOTALL)
 
@@ -102,7 +104,8 @@ def default_agents() -> list[str]:
     skipped |= set(rl.HYPERPARAMETERS) - set(rl.shipped())
     skipped |= {name for name, present in learned.shipped().items() if not present}
     extra = [name for name in agents.available() if name not in CLASSICAL + tuple(skipped)]
-    return [name for name in CLASSICAL if name in agents.available()] + extra
+    classical = [spec for spec in CLASSICAL if parse_agent(spec).target in agents.available()]
+    return classical + extra
 
 
 def line_up(config_utility: str | None, specs: Iterable[AgentSpec]) -> list[AgentSpec]:

@@ -9,7 +9,7 @@ matrix, say), so every class names its own. With ``H [B, K, N]`` and ``H^H`` its
 | ``mrt`` | ``H^H`` | whole matrix scaled to ``||W||_F^2 = P`` |
 | ``zf`` | ``H^H (H H^H)^{-1}`` | unit-norm columns, ``P / K`` each |
 | ``zf-wf`` | ``H^H (H H^H)^{-1}`` | unit-norm columns, sum-rate water-filling |
-| ``rzf`` | ``H^H (H H^H + (K sigma2 / P) I)^{-1}`` | whole matrix scaled to ``||W||_F^2 = P`` |
+| ``rzf`` | ``H^H (H H^H + (K sigma2 / P) I)^{-1}`` | unit-norm columns, ``P / K`` each (or the whole matrix scaled to ``||W||_F^2 = P``) |
 
 All are utility-agnostic heuristics: they return the same beamformer whatever the utility.
 """
@@ -122,12 +122,44 @@ class ZFWaterFilling(Solver):
         return directions * torch.sqrt(powers)[:, None, :]
 
 
+RZF_NORMALISATIONS = ("per-stream", "total")
+
+
 @register
 class RZF(Solver):
-    """Regularised zero forcing (MMSE precoder) ``H^H (H H^H + (K sigma2 / P) I)^{-1}``,
-    scaled to ``||W||_F^2 = P`` (Frobenius normalisation). Any K, N."""
+    """Regularised zero forcing (MMSE precoder) ``H^H (H H^H + (K sigma2 / P) I)^{-1}``
+    (Peel, Hochwald, Swindlehurst, IEEE Trans. Commun. 53(1), 2005). Any K, N.
+
+    ``normalisation`` chooses how the directions meet the budget:
+
+    * ``"per-stream"`` (default): unit-norm columns with ``P / K`` each, equal power per
+      stream, as ZF here and Sionna's ``rzf_precoder`` do: the RZF the field compares
+      against.
+    * ``"total"``: the whole matrix scaled to ``||W||_F^2 = P`` (Peel et al.'s single scale,
+      :func:`rzf_beamformer`), which is what WMMSE, SALLO-M and the learned models' training
+      objective start from.
+
+    Measured on 2000 i.i.d. Rayleigh channels per cell (sum rate): per stream is the stronger
+    for K <= N at 10 and 20 dB (+4.9 % at K = N = 8, 20 dB) and never below ZF, where the
+    single scale falls below ZF (K = 4, N = 8, 20 dB: 27.02 against ZF's 27.37 bit/s/Hz);
+    the single scale is stronger at 0 dB with K = N and in overloaded systems (K = 12, N = 8:
+    +4.6 % at 10 dB, +7.4 % at 20 dB).
+    """
 
     name = "rzf"
+    config_keys = ("normalisation",)
+
+    def __init__(self, normalisation: str = "per-stream", dtype: str = "float64") -> None:
+        super().__init__(dtype)
+        if normalisation not in RZF_NORMALISATIONS:
+            raise ValueError(
+                f"normalisation must be one of {list(RZF_NORMALISATIONS)}, got {normalisation!r}"
+            )
+        self.normalisation = normalisation
 
     def _solve(self, problem: Problem) -> torch.Tensor:
-        return rzf_beamformer(problem.H, problem.power, problem.noise_power)
+        H, power, noise = problem.H, problem.power, problem.noise_power
+        if self.normalisation == "total":
+            return rzf_beamformer(H, power, noise)
+        directions, _ = _unit_columns(regularized_directions(H, problem.num_users * noise / power))
+        return directions * torch.sqrt(power / problem.num_users)[:, None, None]

@@ -53,7 +53,15 @@ def test_malformed_specs_raise(text):
 
 def test_default_line_up_adds_the_task_reference():
     defaults = default_agents()
-    assert defaults[:6] == ["mrt", "zf", "zf-wf", "rzf", "wmmse", "wmmse-best"]
+    assert defaults[:7] == [
+        "mrt",
+        "zf",
+        "zf-wf",
+        "rzf",
+        "rzf(normalisation='total')",
+        "wmmse",
+        "wmmse-best",
+    ]
     assert not {"maxmin", "pf", "ee"} & set(defaults)
     assert set(rl.shipped()) <= set(defaults)  # RL algorithms join when they have checkpoints
     assert not (set(rl.HYPERPARAMETERS) - set(rl.shipped())) & set(defaults)

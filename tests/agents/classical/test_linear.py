@@ -64,19 +64,23 @@ def test_water_filling_matches_its_optimality_conditions(torch_rng):
 
 
 def test_rzf_tends_to_zf_at_high_snr_and_mrt_at_low_snr(torch_rng):
+    """With either normalisation: per stream the limits are ZF and MRT with P / K per column,
+    with the single scale their directions scaled as one matrix."""
     H = torch.randn(10, 3, 4, dtype=torch.complex128, generator=torch_rng)
+    total = agents.make("rzf", normalisation="total")
 
     def direction(W):
         return W / torch.linalg.vector_norm(W, dim=(-2, -1), keepdim=True)
 
-    zf_frobenius = direction(torch.linalg.solve(H @ H.mH, H).mH)
-    torch.testing.assert_close(
-        direction(agents.make("rzf").solve(H, power=1e9)), zf_frobenius, atol=1e-6, rtol=0
-    )
-    mrt = agents.make("mrt").solve(H, power=1.0)
-    torch.testing.assert_close(
-        direction(agents.make("rzf").solve(H, power=1e-9)), mrt, atol=1e-6, rtol=0
-    )
+    def close(a, b):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=0)
+
+    zf_directions = torch.linalg.solve(H @ H.mH, H).mH
+    close(agents.make("rzf").solve(H, power=1e9) / 1e9**0.5, agents.make("zf").solve(H, 1.0))
+    close(direction(total.solve(H, power=1e9)), direction(zf_directions))
+    mrt_columns = H.mH / torch.linalg.vector_norm(H.mH, dim=-2, keepdim=True)
+    close(agents.make("rzf").solve(H, power=3e-9) / 1e-9**0.5, mrt_columns)
+    close(direction(total.solve(H, power=1e-9)), agents.make("mrt").solve(H, power=1.0))
 
 
 @pytest.mark.parametrize("name", ["zf", "zf-wf"])
@@ -94,3 +98,34 @@ def test_zero_forcing_serves_the_other_users_when_the_silent_one_is_masked(torch
     mask = torch.tensor([[True, True, False], [True, True, True]])
     W = agents.make("zf").solve(H, 10.0, user_mask=mask)
     assert torch.allclose(transmit_power(W), torch.full((2,), 10.0, dtype=torch.float64))
+
+
+def test_rzf_normalisations_share_directions_and_spend_the_budget(torch_rng):
+    """Per stream: every column carries P / K; total: one scale. Both the same directions."""
+    H = torch.randn(5, 3, 4, dtype=torch.complex128, generator=torch_rng)
+    per_stream = agents.make("rzf").solve(H, 10.0)
+    total = agents.make("rzf", normalisation="total").solve(H, 10.0)
+    column_power = torch.linalg.vector_norm(per_stream, dim=-2) ** 2
+    assert torch.allclose(column_power, torch.full_like(column_power, 10.0 / 3))
+    assert torch.allclose(transmit_power(total), torch.full((5,), 10.0, dtype=torch.float64))
+    cosine = (per_stream.conj() * total).sum(-2).abs() / (
+        torch.linalg.vector_norm(per_stream, dim=-2) * torch.linalg.vector_norm(total, dim=-2)
+    )
+    assert torch.allclose(cosine, torch.ones_like(cosine))
+
+
+def test_rzf_per_stream_stays_above_zf_where_the_single_scale_falls_below(torch_rng):
+    H = torch.randn(500, 4, 8, dtype=torch.complex128, generator=torch_rng)
+    power = 100.0  # 20 dB
+
+    def sum_rate(W: torch.Tensor) -> float:
+        return float(rates(H, W).sum(-1).mean())
+
+    zf = sum_rate(agents.make("zf").solve(H, power))
+    assert sum_rate(agents.make("rzf").solve(H, power)) > zf
+    assert sum_rate(agents.make("rzf", normalisation="total").solve(H, power)) < zf
+
+
+def test_rzf_refuses_an_unknown_normalisation():
+    with pytest.raises(ValueError, match="normalisation must be one of"):
+        agents.make("rzf", normalisation="frobenius")
