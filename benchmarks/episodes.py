@@ -24,6 +24,7 @@ arrays (strings as NumPy unicode arrays), loadable with ``allow_pickle=False``.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -149,8 +150,12 @@ def draw_channels(config: Configuration) -> Channels:
         env_spec=env.spec.to_json(),
     )
     if channels.utility == "sum_rate":
-        capacity, gap = dpc_ceiling(channels)
-        channels = replace(channels, dpc_capacity=capacity, dpc_gap=gap)
+        try:
+            capacity, gap = dpc_ceiling(channels)
+        except ValueError as error:  # beyond float64 (~170 dB received SNR): no ceiling
+            warnings.warn(f"{config.name}: no DPC ceiling: {error}", stacklevel=2)
+        else:
+            channels = replace(channels, dpc_capacity=capacity, dpc_gap=gap)
     return channels
 
 

@@ -60,7 +60,14 @@ def _dual_uplink(H: torch.Tensor, p: torch.Tensor, noise: torch.Tensor):
     """``(f(p), c)``: the objective ``[b]`` in bits and ``c_k = sigma^-2 h_k^H S^-1 h_k`` ``[b, K]``."""
     eye = torch.eye(H.shape[-1], dtype=H.dtype, device=H.device)
     S = eye + (H.mH * (p / noise[:, None])[:, None, :]) @ H
-    L = torch.linalg.cholesky(S)
+    L, info = torch.linalg.cholesky_ex(S)
+    if bool(info.any()):
+        snr = float((p.sum(-1) * abs2(H).sum((-2, -1)) / noise).amax())
+        raise ValueError(
+            f"the DPC bound cannot be computed in float64 at a received SNR of "
+            f"{10 * math.log10(snr):.0f} dB (power * ||H||^2 / noise_power): the dual uplink "
+            "covariance is numerically singular; lower power or raise noise_power"
+        )
     Y = torch.linalg.solve_triangular(L, H.mH, upper=False)
     c = abs2(Y).sum(-2) / noise[:, None]
     logdet = 2.0 * torch.log(L.diagonal(0, -2, -1).real).sum(-1)

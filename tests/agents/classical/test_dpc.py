@@ -43,3 +43,9 @@ def test_capacity_matches_a_convex_solver():
         objective = cp.log_det(cp.Constant(torch.eye(2).numpy()) + covariance)
         cp.Problem(cp.Maximize(objective), [cp.sum(p) <= 10.0]).solve(solver=cp.CLARABEL)
         assert abs(objective.value / math.log(2) - result.capacity[b].item()) < 1e-5
+
+
+def test_a_bound_float64_cannot_resolve_is_an_error_naming_the_snr(torch_rng):
+    H = 3e3 * torch.randn(2, 4, 8, dtype=torch.complex128, generator=torch_rng)
+    with pytest.raises(ValueError, match=r"received SNR of 1\d\d dB"):
+        agents.dpc_capacity(H, 1e25, 1e15)
