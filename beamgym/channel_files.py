@@ -55,13 +55,12 @@ def load_channels(path: str | Path, key: str | None = None) -> np.ndarray:
     if not path.is_file():
         raise ValueError(f"path {str(path)!r} is not a file")
     try:
-        if path.suffix == ".npy":
-            arrays = {"": np.load(path, allow_pickle=False)}
-        elif path.suffix == ".npz":
-            with np.load(path, allow_pickle=False) as archive:
-                arrays = dict(archive)
-        else:
+        if path.suffix == ".mat":
             arrays = _load_mat(path)
+        else:  # our own handle: np.load leaves its file open when the zip is truncated
+            with open(path, "rb") as handle:
+                loaded = np.load(handle, allow_pickle=False)
+                arrays = dict(loaded) if path.suffix == ".npz" else {"": loaded}
     except ImportError:
         raise
     except Exception as error:  # any parser failure (truncated zip, corrupt .mat, ...) is bad input

@@ -1,7 +1,6 @@
-"""Fixtures of the benchmark tests: a tiny suite file, one torch thread."""
+"""Fixtures of the benchmark tests: a tiny suite file."""
 
 import pytest
-import torch
 
 TINY_SUITE = """
 name = "tiny"
@@ -25,13 +24,3 @@ def tiny_suite(tmp_path):
     path = tmp_path / "tiny.toml"
     path.write_text(TINY_SUITE)
     return path
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread (set before the module's other fixtures): on a busy 2-core machine
-    two threads per process make batched small-matrix solves many times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
