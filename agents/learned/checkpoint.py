@@ -7,23 +7,26 @@ weights only (read with ``weights_only=True``), and ``PATH.json``, its card: the
 once evaluated (``python -m benchmarks card``), the evaluation. The model is rebuilt from the
 configuration, so nothing in a checkpoint is executed: the model's name only selects an entry
 of :data:`MODELS`. Paths are ``PATH`` plus the suffix, never ``PATH`` with its last suffix
-replaced, so ``runs/exp.lr1`` and ``runs/exp.lr2`` are two checkpoints.
+replaced, so ``runs/exp.lr1`` and ``runs/exp.lr2`` are two checkpoints. A relative ``PATH``
+is looked up from the current directory, then among the shipped checkpoints
+(:data:`CHECKPOINTS`), so ``sallo-m`` or ``ablations/ubert-trial`` names a shipped one from
+any directory (:func:`agents.storage.locate`).
 """
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import torch
 
 from agents.learned.bert4beam import Bert4beam
 from agents.learned.model import LearnedModel, from_dict, option
 from agents.learned.sallo import Sallo
 from agents.learned.ubert import Ubert
-from agents.storage import checkpoint_file, read_metadata
+from agents.storage import checkpoint_file, load_weights, locate, read_metadata
+
+CHECKPOINTS = Path(__file__).parent / "checkpoints"
+"""The shipped checkpoints of the learned models."""
 
 MODELS: dict[str, type[LearnedModel]] = {cls.name: cls for cls in (Bert4beam, Ubert, Sallo)}
 """The learned models by name. A new model is its file and one entry here: the training
@@ -82,8 +85,9 @@ class TrainingConfig:
 
 
 def read_card(path: str | Path) -> dict:
-    """The card ``PATH.json`` of a learned checkpoint, its training configuration checked;
-    ``ValueError`` naming the file otherwise."""
+    """The card ``PATH.json`` of a learned checkpoint (found as the module docstring says), its
+    training configuration checked; ``ValueError`` naming the file otherwise."""
+    path = locate(path, CHECKPOINTS)
     card = read_metadata(path)
     training = card.get("training")
     if not isinstance(training, dict) or training.get("model") not in MODELS:
@@ -95,23 +99,17 @@ def read_card(path: str | Path) -> dict:
 
 
 def load(path: str | Path) -> tuple[LearnedModel, dict]:
-    """A trained model from ``PATH.pt`` (weights only) and ``PATH.json`` (its card);
-    ``ValueError`` naming the file for anything that is not a checkpoint of this kind."""
+    """A trained model from ``PATH.pt`` (weights only) and ``PATH.json`` (its card), found as
+    the module docstring says; ``ValueError`` naming the file for anything that is not a
+    checkpoint of this kind."""
+    path = locate(path, CHECKPOINTS)
     card = read_card(path)
-    weights_file = checkpoint_file(path, ".pt")
     try:
         model = TrainingConfig.from_dict(card["training"]).build()
-        weights = torch.load(weights_file, weights_only=True)
-        model.load_state_dict(weights)
-    except (
-        OSError,
-        RuntimeError,
-        TypeError,
-        ValueError,
-        EOFError,
-        pickle.UnpicklingError,
-    ) as error:
+    except (TypeError, ValueError) as error:
         raise ValueError(
-            f"cannot load checkpoint {str(path)!r}: {type(error).__name__}: {error}"
+            f"{checkpoint_file(path, '.json')}: its training configuration does not build a "
+            f"model: {error}"
         ) from None
+    load_weights(model, path)
     return model.eval(), card

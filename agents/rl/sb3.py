@@ -29,7 +29,6 @@ Train one (a progress bar shows the steps)::
 from __future__ import annotations
 
 import json
-import pickle
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -40,7 +39,7 @@ import numpy as np
 import torch
 
 import beamgym
-from agents.storage import checkpoint_file, read_metadata
+from agents.storage import checkpoint_file, load_weights, locate, read_metadata
 from beamgym.checks import check_count
 
 CHECKPOINTS = Path(__file__).parent / "checkpoints"
@@ -158,26 +157,30 @@ def save(model: Any, checkpoint: Checkpoint, path: str | Path) -> None:
 
 
 def read_checkpoint(path: str | Path) -> Checkpoint:
-    """The validated :class:`Checkpoint` of ``PATH.json``; ``ValueError`` naming the file."""
+    """The validated :class:`Checkpoint` of ``PATH.json`` (a relative path from the current
+    directory, else among the shipped :data:`CHECKPOINTS`, see :func:`agents.storage.locate`);
+    ``ValueError`` naming the file."""
+    path = locate(path, CHECKPOINTS)
     data = read_metadata(path)
     try:
-        return Checkpoint(**data)
+        checkpoint = Checkpoint(**data)
     except (TypeError, ValueError) as error:
         meta = checkpoint_file(path, ".json")
         raise ValueError(f"{meta} is not an RL checkpoint's metadata: {error}") from None
+    if not checkpoint_file(path, ".pt").is_file():
+        raise ValueError(
+            f"checkpoint weights {checkpoint_file(path, '.pt')} not found (beside its .json)"
+        )
+    return checkpoint
 
 
 def load(path: str | Path, device: str = "cpu") -> tuple[Any, Checkpoint]:
-    """The SB3 model and metadata of checkpoint ``PATH`` (without suffix)."""
+    """The SB3 model and metadata of checkpoint ``PATH`` (without suffix; found as
+    :func:`read_checkpoint` finds it)."""
+    path = locate(path, CHECKPOINTS)
     checkpoint = read_checkpoint(path)
     model = build_model(checkpoint, device=device)
-    try:
-        state = torch.load(checkpoint_file(path, ".pt"), map_location=device, weights_only=True)
-        model.policy.load_state_dict(state)
-    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as error:
-        raise ValueError(
-            f"cannot load checkpoint {str(path)!r}: {type(error).__name__}: {error}"
-        ) from None
+    load_weights(model.policy, path, device)
     return model, checkpoint
 
 
