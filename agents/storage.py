@@ -1,4 +1,5 @@
-"""Where a checkpoint's files are, and reading them.
+"""Files on disk: where a checkpoint's files are, reading them, and how the command lines
+answer a bad path or any other bad input.
 
 A checkpoint ``PATH`` (learned or RL) is ``PATH.pt`` (weights only, loaded with
 ``weights_only=True``) beside ``PATH.json`` (its metadata). The suffix is appended to
@@ -9,16 +10,34 @@ which the readers validate before anything is built.
 A checkpoint is found by :func:`locate`: a relative ``PATH`` from the current directory
 first, then among the shipped checkpoints, so ``sallo-m`` or ``ppo-sum_rate-4x4`` names a
 shipped one from any directory.
+
+Every command line of the project (``python -m benchmarks``, ``python -m agents.rl``,
+``python -m agents.learned.training``, ``scripts/*.py``) parses with :class:`CommandLine`
+and reports errors with :func:`fail`: bad input (:data:`BAD_INPUT`) is one line
+``error: ...`` on stderr and exit status 2; anything else is one line with a hint to rerun
+with ``--debug`` and exit status 1; ``--debug`` prints the traceback before that line.
+argparse's own errors are one line too, without its usage block: the issue asks for one line,
+and the usage is what ``--help`` prints, which the line points to.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import pickle
+import re
+import sys
+import tempfile
+import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
+
+BAD_INPUT = (ValueError, TypeError, OSError, ImportError)
+"""The errors a command line answers as bad input (exit status 2): the validation errors
+name the parameter, ``OSError`` the path, ``ImportError`` the module (an agent's
+``package.module`` or an optional extra)."""
 
 
 def checkpoint_file(path: str | Path, suffix: str) -> Path:
@@ -85,3 +104,88 @@ def load_weights(module: torch.nn.Module, path: str | Path, device: Any = "cpu")
         raise ValueError(
             f"checkpoint weights {weights} do not fit the model its .json describes: {error}"
         ) from None
+
+
+def check_seed(option: str, seed: int) -> None:
+    """``ValueError`` naming ``option`` unless ``seed`` is in ``[0, 2**32 - 1]``: the range of
+    NumPy's legacy seeding, which stable-baselines3 uses; one range for every command line."""
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"{option} must be an integer in [0, 2**32 - 1], got {seed}")
+
+
+def check_writable(option: str, path: str | Path, *, file: bool = False) -> None:
+    """``ValueError`` naming ``option`` unless the folder ``path`` (with ``file``: the folder
+    of the file ``path``) can receive files: it, or the nearest of its parents that exists,
+    must be a folder that accepts a new file. Creates nothing."""
+    folder = Path(path).absolute()
+    folder = folder.parent if file else folder
+    while not folder.exists():
+        folder = folder.parent
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise ValueError(f"{option} {path}: cannot write in {folder} ({error.strerror})") from None
+
+
+def device(text: str) -> torch.device:
+    """The ``--device`` option's type: a torch device that this machine has."""
+    try:
+        chosen = torch.device(text)
+    except RuntimeError as error:
+        raise argparse.ArgumentTypeError(
+            f"must be a torch device such as cpu or cuda:0 ({error})"
+        ) from None
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} requested but torch.cuda.is_available() is False"
+        )
+    return chosen
+
+
+class CommandLine(argparse.ArgumentParser):
+    """An argument parser with ``--debug`` whose errors are one line on stderr,
+    ``error: MESSAGE (see PROG --help)``, with exit status 2 (module docstring).
+
+    A value that starts with ``-`` and a digit is a value, never an option (no option here
+    starts with a digit), so ``--shard -1/2`` or ``--learning-rate -1e-3`` reaches its
+    check instead of argparse's "expected one argument".
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(r"^-\d")  # argparse's "not an option" test
+        self.add_argument(
+            "--debug",
+            action="store_true",
+            default=argparse.SUPPRESS,  # given before or after a subcommand: set once
+            help="on an error, show its traceback",
+        )
+
+    def parse_args(self, *args: Any, **kwargs: Any) -> argparse.Namespace:
+        """The parsed namespace; ``debug`` is always set."""
+        namespace = super().parse_args(*args, **kwargs)
+        namespace.debug = getattr(namespace, "debug", False)
+        return namespace
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def fail(error: BaseException, debug: bool, status: int | None = None) -> int:
+    """Report ``error`` in one line on stderr (after its traceback with ``debug``) and return
+    the exit status: ``status`` if given, else 2 for bad input (:data:`BAD_INPUT`) and 1,
+    with a hint to rerun with ``--debug``, for anything else."""
+    if debug:
+        traceback.print_exception(error)
+    if isinstance(error, OSError) and error.filename is not None:
+        message = f"{error.filename}: {error.strerror}"
+    else:
+        message = " ".join(str(error).split()) or type(error).__name__
+    if status is None and not isinstance(error, BAD_INPUT):
+        status = 1
+        message = (
+            f"{type(error).__name__}: {message} (unexpected; rerun with --debug for the traceback)"
+        )
+    print(f"error: {message}", file=sys.stderr)
+    return 2 if status is None else status

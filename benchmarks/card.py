@@ -36,6 +36,11 @@ from benchmarks.results import ResultsFolder
 from benchmarks.runner import run
 from benchmarks.suites import Suite, configuration
 
+
+class UnitsFailed(RuntimeError):
+    """Some units of a card failed (their rows say why): the card is not written."""
+
+
 EPISODES, BLOCKS = 20, 10
 """A card cell's episodes and blocks: the leaderboard's 200 channels per configuration."""
 
@@ -101,7 +106,9 @@ def run_card(
 ) -> str:
     """Score ``checkpoint`` (and its ``baselines``) on ``grid`` into the results folder
     ``out`` and write its card; returns the Markdown. Raises ``ValueError`` for a
-    checkpoint or grid that cannot be scored (nothing is written then)."""
+    checkpoint or grid that cannot be scored (the card is not written then; nothing at all
+    unless the model declined a configuration, which only its units tell) and
+    :class:`UnitsFailed` if units failed."""
     specs = [agent_spec(checkpoint)] + [agent_spec(path) for path in baselines]
     solver = _solver(specs[0])
     unknown = sorted(set(grid["utilities"]) - set(solver.utilities))
@@ -111,11 +118,19 @@ def run_card(
         )
     suite = card_suite(Path(checkpoint).name, max_load=max_load, **grid)
     outcome = run(suite, out, specs, progress=progress, command=command)
-    failed = [r for r in outcome.folder.units().values() if r["status"] == "failed"]
+    units = outcome.folder.units().values()
+    failed = [r for r in units if r["status"] == "failed"]
     if failed:
-        raise RuntimeError(
+        raise UnitsFailed(
             f"{len(failed)} units failed, e.g. {failed[0]['config']} / {failed[0]['agent']}: "
             f"{failed[0]['reason']}; the card is not written"
+        )
+    declined = [r for r in units if r["status"] != "ok" and r["agent"] == specs[0].label]
+    if declined:
+        raise ValueError(
+            f"{checkpoint} does not serve {len(declined)} of the grid's configurations, e.g. "
+            f"{declined[0]['config']}: {declined[0]['reason']}; choose --utilities, --antennas "
+            "and --users it serves (the card is not written)"
         )
     evaluation = evaluation_of(collect(ResultsFolder(out)), specs, solver.trained_on())
     evaluation["command"] = command

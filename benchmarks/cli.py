@@ -6,31 +6,44 @@ oversubscribed threads made WMMSE-best up to 20x slower; a sweep uses more cores
 ``--shard``, one process per core.
 
 Exit status: 0 done; 1 the run finished but some units failed (their rows say why; a card
-is then not written), or a merge found units missing; 2 bad usage (unknown suite, malformed suite file or agent spec,
-a results folder of another suite, an unusable device); 130 interrupted (finished units are
-kept: run the same command again to resume).
-"""
+is then not written), or a merge found units missing; 2 bad usage (an option's value, an
+unknown suite, a malformed suite file or agent spec, a results folder of another suite, an
+``--out`` that cannot be written, a broken checkpoint, an unusable device), said in one line
+``error: ...`` (``--debug`` shows the traceback too; see :mod:`agents.storage`); 130
+interrupted (finished units are kept: run the same command again to resume).
+
+A checkpoint is a path without suffix, relative to the current directory, or the name of a
+shipped one (``sallo-m``, from any directory). An agent ``package.module:factory`` is
+imported from ``sys.path``, which ``python -m`` starts with the current directory:
+``examples.my_agent:ScaledMRT`` works from the repository's root."""
 
 from __future__ import annotations
 
 import argparse
 import shlex
 import sys
+from pathlib import Path
 
 import torch
 
 import agents
+from agents.learned.checkpoint import CHECKPOINTS
+from agents.storage import CommandLine, check_writable, device, fail, locate
+from beamgym.checks import check_count, check_number
+from beamgym.scenario import SNR_DB_RANGE
+from benchmarks.card import UnitsFailed, default_grid, run_card
 from benchmarks.leaderboard import overview
 from benchmarks.lineup import REFERENCES, default_agents
 from benchmarks.report import collect, report
-from benchmarks.results import MissingUnits, ResultsError, ResultsFolder, merge
+from benchmarks.results import MissingUnits, ResultsFolder, merge
 from benchmarks.runner import run
-from benchmarks.suites import SUITES, SuiteError, get_suite
+from benchmarks.suites import SUITES, get_suite
 
 AGENTS_HELP = """agent specs (default: %(default)s): a registered name (`python -m benchmarks list`
 shows them), optionally with keywords, e.g. 'wmmse(max_iterations=100)'; or
-'package.module:factory(key=value)' for your own solver or policy; 'default' stands for the
-default line-up. Each configuration also runs its task's reference (wmmse, maxmin, pf or ee)."""
+'package.module:factory(key=value)' for your own solver or policy (imported from sys.path,
+which python -m starts with the current directory); 'default' stands for the default
+line-up. Each configuration also runs its task's reference (wmmse, maxmin, pf or ee)."""
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -43,22 +56,8 @@ def _shard(text: str) -> tuple[int, int]:
     return index, count
 
 
-def _device(text: str) -> torch.device:
-    try:
-        device = torch.device(text)
-    except RuntimeError as error:
-        raise argparse.ArgumentTypeError(
-            f"must be a torch device such as cpu or cuda:0 ({error})"
-        ) from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise argparse.ArgumentTypeError(
-            f"{text!r} requested but torch.cuda.is_available() is False"
-        )
-    return device
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandLine(
         prog="python -m benchmarks",
         description="Score beamforming agents on seeded suites of shared channels.",
     )
@@ -78,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run_cmd.add_argument(
         "--device",
-        type=_device,
+        type=device,
         default=torch.device("cpu"),
         help="torch device the agents solve on (default: cpu)",
     )
@@ -122,7 +121,9 @@ def _parser() -> argparse.ArgumentParser:
         "leaderboard's channels, seeds and scoring) and write CHECKPOINT.md and the evaluation "
         "of CHECKPOINT.json (see benchmarks.card).",
     )
-    card_cmd.add_argument("checkpoint", help="checkpoint path without suffix")
+    card_cmd.add_argument(
+        "checkpoint", help="checkpoint path without suffix, or a shipped one's name (sallo-m)"
+    )
     card_cmd.add_argument("--utilities", nargs="+", help="default: every utility it serves")
     card_cmd.add_argument(
         "--channel-models", nargs="+", help="beamgym channel models (default: rayleigh)"
@@ -138,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
         nargs="+",
         default=[],
         metavar="CHECKPOINT",
-        help="other checkpoints scored on the same channels",
+        help="other checkpoints (paths or shipped names) scored on the same channels",
     )
     card_cmd.add_argument(
         "--out", help="results folder (default: results/cards/NAME; resumed if present)"
@@ -150,22 +151,31 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _card(args: argparse.Namespace, argv: list[str]) -> int:
-    from benchmarks.card import default_grid, run_card
-
-    grid = default_grid(args.checkpoint)
+    checkpoint = str(locate(args.checkpoint, CHECKPOINTS))  # the card is written beside it
+    for n in args.antennas or ():
+        check_count("--antennas", n)
+    for k in args.users or ():
+        check_count("--users", k)
+    for snr in args.snr_db or ():
+        check_number("--snr-db", snr, *SNR_DB_RANGE)
+    if not args.max_load > 0:
+        raise ValueError(f"--max-load must be a number > 0, got {args.max_load}")
+    out = args.out or f"results/cards/{Path(checkpoint).name}"
+    check_writable("--out", out)
+    grid = default_grid(checkpoint)
     for key in ("utilities", "channel_models", "antennas", "users", "snr_db"):
         grid[key] = getattr(args, key) or grid[key]
-    name = args.checkpoint.rstrip("/").split("/")[-1]
     text = run_card(
-        args.checkpoint,
+        checkpoint,
         grid,
         baselines=args.baselines,
-        out=args.out or f"results/cards/{name}",
+        out=out,
         command=shlex.join(["python", "-m", "benchmarks", *argv]),
         max_load=args.max_load,
         progress=not args.no_progress,
     )
     print(text)
+    print(f"wrote {checkpoint}.json (its evaluation) and {checkpoint}.md; results in {out}")
     return 0
 
 
@@ -182,67 +192,65 @@ def _list() -> None:
     print("task references: " + ", ".join(f"{u}: {a}" for u, a in REFERENCES.items()))
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (module docstring)."""
-    argv = sys.argv[1:] if argv is None else argv
-    args = _parser().parse_args(argv)
-    try:
-        if args.command == "list":
-            _list()
-            return 0
-        if args.command == "report":
-            written = report(args.folder, plots=not args.no_plots)
-            print(f"wrote {len(written)} files; see {args.folder}/LEADERBOARD.md")
-            return 0
-        if args.command == "merge":
-            merge(args.out, args.folders)
-            if not args.no_report:
-                report(args.out)
-            print(f"merged {len(args.folders)} folders into {args.out}")
-            return 0
-        if args.threads < 1:
-            raise ValueError(f"--threads must be an integer >= 1, got {args.threads}")
-        torch.set_num_threads(args.threads)
-        if args.command == "card":
-            return _card(args, argv)
-        specs = [
-            a for spec in args.agents for a in (default_agents() if spec == "default" else [spec])
-        ]
-        outcome = run(
-            get_suite(args.suite),
-            args.out,
-            specs,
-            device=str(args.device),
-            shard=args.shard,
-            save_beamformers=args.save_beamformers,
-            progress=not args.no_progress,
-            command=shlex.join(["python", "-m", "benchmarks", *argv]),
-        )
-    except MissingUnits as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except ResultsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except (SuiteError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except RuntimeError as error:  # a card whose units failed: the rows say why
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(
-            "interrupted: finished units are kept; run the same command again to resume",
-            file=sys.stderr,
-        )
-        return 130
+def _run(args: argparse.Namespace, argv: list[str]) -> int:
+    check_writable("--out", args.out)
+    specs = [a for spec in args.agents for a in (default_agents() if spec == "default" else [spec])]
+    outcome = run(
+        get_suite(args.suite),
+        args.out,
+        specs,
+        device=str(args.device),
+        shard=args.shard,
+        save_beamformers=args.save_beamformers,
+        progress=not args.no_progress,
+        command=shlex.join(["python", "-m", "benchmarks", *argv]),
+    )
     counts = outcome.counts
     print(
         f"ran {sum(counts.values())} units ({counts['ok']} ok, {counts['not-applicable']} not applicable, "
-        f"{counts['failed']} failed); {outcome.skipped} already finished"
+        f"{counts['failed']} failed); {outcome.skipped} already finished; results in {args.out}"
     )
     if not args.no_report:
         report(args.out)
         print("\n".join(overview(collect(ResultsFolder(args.out)))))
         print(f"details, intervals and plots: {args.out}/LEADERBOARD.md")
     return 1 if counts["failed"] else 0
+
+
+def _command(args: argparse.Namespace, argv: list[str]) -> int:
+    """Carry out the parsed command; returns its exit status."""
+    if args.command == "list":
+        _list()
+        return 0
+    if args.command == "report":
+        written = report(args.folder, plots=not args.no_plots)
+        print(f"wrote {len(written)} files; see {args.folder}/LEADERBOARD.md")
+        return 0
+    if args.command == "merge":
+        check_writable("--out", args.out)
+        merge(args.out, args.folders)
+        if not args.no_report:
+            report(args.out)
+        print(f"merged {len(args.folders)} folders into {args.out}")
+        return 0
+    check_count("--threads", args.threads)
+    torch.set_num_threads(args.threads)
+    return _card(args, argv) if args.command == "card" else _run(args, argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (module docstring)."""
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser().parse_args(argv)
+    try:
+        return _command(args, argv)
+    except (MissingUnits, UnitsFailed) as error:  # an outcome, not bad usage
+        return fail(error, args.debug, status=1)
+    except KeyboardInterrupt:
+        print(
+            "interrupted: finished units are kept; run the same command again to resume",
+            file=sys.stderr,
+        )
+        return 130
+    except Exception as error:
+        return fail(error, args.debug)
