@@ -25,7 +25,16 @@ options (:class:`~agents.learned.checkpoint.TrainingConfig`), the model's archit
 (its ``Config``) and its training draws (its ``Draw``), each with its default and help text
 (``--model NAME --help`` lists them). With ``--init-from`` the run fine-tunes a trained
 checkpoint (:meth:`~agents.learned.model.LearnedModel.start_from`): its model, architecture
-and draws are the defaults, and any option may change what the model allows::
+and draws are the defaults, and any option may change what the model allows. A checkpoint
+(``--init-from``) is a path without suffix or a shipped one's name (``sallo-m-base``).
+
+The progress bar's postfix shows, per utility trained (:data:`PROGRESS_LABELS`), the latest
+batch's mean relative utility, the loss's ``U(W) / U_ref`` with the RZF reference
+(:func:`~agents.learned.objective.reference_utility`; 1.000 is the reference), and SALLO-M
+adds ``layers`` (the layer window trained) and ``stage`` (the curriculum stage). A finished
+run prints the files it wrote. Bad input is one line ``error: ...`` and exit status 2
+(``--debug`` shows the traceback; see :mod:`agents.storage`); an interrupted run keeps
+``OUT.train.pt`` and exits with 130::
 
     python -m agents.learned.training --model bert4beam --utility sum_rate --num-antennas 8 \\
         --users 2 4 6 8 --snr-db 0 20 --steps 45000 --out agents/learned/checkpoints/bert4beam-sum_rate-N8
@@ -63,7 +72,9 @@ import beamgym
 from agents.learned.checkpoint import MODELS, TrainingConfig, load
 from agents.learned.model import LearnedModel, Sampler, from_dict
 from agents.solver import count_parameters
-from agents.storage import checkpoint_file
+from agents.storage import CommandLine, check_seed, check_writable, checkpoint_file, device, fail
+from beamgym.checks import check_count
+from beamgym.layout import TASKS
 
 LOOP_OPTIONS = tuple(f.name for f in fields(TrainingConfig) if "help" in f.metadata)
 """The loop's fields that are command-line options (``steps``, ``batch_size``, ...)."""
@@ -72,6 +83,10 @@ LOOP_OPTIONS = tuple(f.name for f in fields(TrainingConfig) if "help" in f.metad
 def _short(name: str) -> str:
     """``sum_rate`` -> ``sr``, ``energy_efficiency`` -> ``ee``: progress-bar labels."""
     return "".join(word[0] for word in name.split("_"))
+
+
+PROGRESS_LABELS = {_short(task): task for task in TASKS}
+"""The progress bar's label of each utility (``sr``: ``sum_rate``, ...)."""
 
 
 def _learning_rate(step: int, config: TrainingConfig) -> float:
@@ -269,7 +284,7 @@ def _add_options(group: Any, cls: type, defaults: Any, names: tuple[str, ...] | 
 def _start(argv: list[str]) -> tuple[type[LearnedModel], Any, str]:
     """The model class, its default architecture (the fine-tuned checkpoint's with
     ``--init-from``) and that checkpoint's path, from ``--model`` and ``--init-from``."""
-    first = argparse.ArgumentParser(prog="python -m agents.learned.training", add_help=False)
+    first = CommandLine(prog="python -m agents.learned.training", add_help=False)
     first.add_argument("--model", choices=sorted(MODELS))
     first.add_argument("--init-from", default="")
     known, _ = first.parse_known_args(argv)
@@ -278,26 +293,35 @@ def _start(argv: list[str]) -> tuple[type[LearnedModel], Any, str]:
         return cls, cls.Config(), ""  # the draws' defaults follow the architecture
     try:
         source, _ = load(known.init_from)
-    except (OSError, ValueError) as error:
+    except ValueError as error:
         first.error(f"--init-from: {error}")
     if known.model not in (None, source.name):
         first.error(f"--init-from: {known.init_from} holds a {source.name}, not a {known.model}")
     return type(source), source.config, known.init_from
 
 
-def _parser(cls: type[LearnedModel], architecture: Any) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m agents.learned.training", description=__doc__.split("\n\n")[0]
+def _parser(cls: type[LearnedModel], architecture: Any) -> CommandLine:
+    labels = ", ".join(f"{label} = {task}" for label, task in PROGRESS_LABELS.items())
+    parser = CommandLine(
+        prog="python -m agents.learned.training",
+        description=__doc__.split("\n\n")[0],
+        epilog=f"The progress bar shows, per utility trained ({labels}), the latest batch's "
+        "mean utility relative to the RZF reference on the same channels (1.000: as good as "
+        "the reference; see agents.learned.objective); sallo-m adds layers (the layer window "
+        "trained) and stage (the curriculum stage).",
     )
     parser.add_argument(
-        "--model", choices=sorted(MODELS), default=cls.name, help="the learned model to train"
+        "--model",
+        choices=sorted(MODELS),
+        default=cls.name,
+        help="the learned model to train (default: %(default)s)",
     )
     parser.add_argument(
         "--init-from",
         metavar="CHECKPOINT",
         default="",
-        help="fine-tune: start from this trained checkpoint (path without suffix); its model "
-        "and architecture are the defaults",
+        help="fine-tune: start from this trained checkpoint (path without suffix, or a shipped "
+        "one's name); its model and architecture are the defaults",
     )
     _add_options(
         parser.add_argument_group("training loop"), TrainingConfig, TrainingConfig(), LOOP_OPTIONS
@@ -306,12 +330,35 @@ def _parser(cls: type[LearnedModel], architecture: Any) -> argparse.ArgumentPars
     draws = cls.default_draw(architecture)
     _add_options(parser.add_argument_group(f"{cls.name} training draws"), cls.Draw, draws)
     run = parser.add_argument_group("run")
-    run.add_argument("--out", required=True, help="checkpoint path without suffix")
+    run.add_argument(
+        "--out",
+        required=True,
+        help="checkpoint path without suffix: the run writes OUT.pt, OUT.json and its resume "
+        "state OUT.train.pt",
+    )
     run.add_argument("--resume", action="store_true", help="continue from OUT.train.pt")
-    run.add_argument("--checkpoint-every", type=int, default=500, help="steps between saves")
-    run.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default: cpu)")
+    run.add_argument(
+        "--checkpoint-every", type=int, default=500, help="steps between saves (default: 500)"
+    )
+    run.add_argument(
+        "--device", type=device, default="cpu", help="torch device, e.g. cuda (default: cpu)"
+    )
     run.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")
     return parser
+
+
+def _check(config: TrainingConfig, args: argparse.Namespace) -> None:
+    """The run's settings that the model does not check itself; ``ValueError`` naming the
+    option otherwise."""
+    check_count("--steps", config.steps, minimum=0)
+    check_count("--batch-size", config.batch_size)
+    if not (math.isfinite(config.learning_rate) and config.learning_rate > 0):
+        raise ValueError(f"--learning-rate must be a finite number > 0, got {config.learning_rate}")
+    check_count("--warmup", config.warmup, minimum=0)
+    check_seed("--seed", config.seed)
+    check_count("--checkpoint-every", args.checkpoint_every)
+    check_count("--threads", args.threads)
+    check_writable("--out", args.out, file=True)
 
 
 def _chosen(
@@ -332,16 +379,7 @@ def config_from_argv(argv: list[str]) -> tuple[TrainingConfig, argparse.Namespac
     """The run's configuration and the parsed command line; a bad option exits with status 2
     and a line naming it."""
     cls, architecture, init_from = _start(argv)
-    parser = _parser(cls, architecture)
-    args = parser.parse_args(argv)
-    if args.threads < 1:
-        parser.error(f"--threads must be an integer >= 1, got {args.threads}")
-    try:
-        args.device = torch.device(args.device)
-    except RuntimeError as error:
-        parser.error(f"--device must be a torch device such as cpu or cuda ({error})")
-    if args.device.type == "cuda" and not torch.cuda.is_available():
-        parser.error("--device cuda: torch sees no CUDA device here")
+    args = _parser(cls, architecture).parse_args(argv)
     model_config = _chosen(args, cls.Config, architecture)
     try:
         draws = cls.default_draw(from_dict(cls.Config, model_config))
@@ -352,17 +390,21 @@ def config_from_argv(argv: list[str]) -> tuple[TrainingConfig, argparse.Namespac
             init_from=init_from,
             **_chosen(args, TrainingConfig, TrainingConfig(), LOOP_OPTIONS),
         )
+        _check(config, args)
         config.initial_model()
     except ValueError as error:
-        parser.error(str(error))
+        raise SystemExit(fail(error, args.debug)) from None
     return config, args
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run the command line (module docstring); exits with status 2 on bad input, 1 if the
+    loss became non-finite, 130 if interrupted."""
     argv = sys.argv[1:] if argv is None else argv
     config, args = config_from_argv(argv)
     torch.set_num_threads(args.threads)
     command = "python -m agents.learned.training " + shlex.join(argv)
+    files = [checkpoint_file(args.out, suffix) for suffix in (".pt", ".json", ".train.pt")]
     try:
         train(
             config,
@@ -372,6 +414,15 @@ def main(argv: list[str] | None = None) -> None:
             checkpoint_every=args.checkpoint_every,
             device=args.device,
         )
+        if not dist.is_initialized() or dist.get_rank() == 0:
+            print(f"wrote {files[0]} and {files[1]}; the resume state is {files[2]}")
+    except KeyboardInterrupt:
+        print(f"interrupted: the state is in {files[2]}; add --resume to continue", file=sys.stderr)
+        raise SystemExit(130) from None
+    except FloatingPointError as error:  # a non-finite loss: the run's outcome, not bad input
+        raise SystemExit(fail(error, args.debug, status=1)) from None
+    except Exception as error:
+        raise SystemExit(fail(error, args.debug)) from None
     finally:
         if dist.is_initialized():  # every rank leaves together: no teardown while one writes
             dist.barrier()

@@ -2,16 +2,22 @@
 
 ``python -m agents.rl train-shipped`` retrains every checkpoint shipped in
 ``agents/rl/checkpoints`` with the settings recorded in its ``.json`` (see :data:`SHIPPED`).
-"""
+
+A progress bar shows the training steps; each run ends with a line naming the files it
+wrote. Bad input is one line ``error: ...`` and exit status 2, before anything is written
+(``--debug`` shows the traceback; see :mod:`agents.storage`); an interrupted run writes
+nothing and exits with 130."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import shlex
 import sys
+from typing import Any
 
 from agents.rl.sb3 import CHECKPOINTS, HYPERPARAMETERS, train
+from agents.storage import CommandLine, check_seed, check_writable, checkpoint_file, device, fail
+from beamgym.checks import check_count
 from beamgym.layout import TASKS
 from beamgym.registration import env_id_for
 
@@ -45,46 +51,71 @@ sample). TD3 is available to ``train`` but not shipped.
 """
 
 
-def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(prog="python -m agents.rl", description=__doc__)
+def _parser() -> CommandLine:
+    parser = CommandLine(prog="python -m agents.rl", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     one = commands.add_parser("train", help="train one baseline and save its checkpoint")
     one.add_argument("algorithm", choices=sorted(HYPERPARAMETERS))
     one.add_argument("--env", required=True, help="a beamgym id, e.g. MISO-SumRate-v0")
     one.add_argument("--env-kwargs", default="{}", help="JSON object of gym.make keywords")
     one.add_argument("--steps", type=int, required=True, help="environment steps")
-    one.add_argument("--seed", type=int, default=0)
+    one.add_argument("--seed", type=int, default=0, help="seed, 0 to 2**32 - 1 (default: 0)")
     one.add_argument("--out", required=True, help="checkpoint path without suffix")
     shipped = commands.add_parser("train-shipped", help="retrain the shipped checkpoints")
     shipped.add_argument("--only", nargs="*", choices=sorted(SHIPPED), default=sorted(SHIPPED))
     for command in (one, shipped):
-        command.add_argument("--device", default="cpu", help="torch device of the networks")
-    args = parser.parse_args(argv)
-    if args.command == "train":
-        try:
-            kwargs = json.loads(args.env_kwargs)
-        except json.JSONDecodeError as error:
-            parser.error(f"--env-kwargs must be a JSON object: {error}")
-        if not isinstance(kwargs, dict):
-            parser.error("--env-kwargs must be a JSON object")
-        command = "python -m agents.rl " + shlex.join(argv)
-        jobs = [(args.algorithm, args.env, kwargs, args.steps, args.out, args.seed, command)]
-    else:
+        command.add_argument(
+            "--device",
+            type=device,
+            default="cpu",
+            help="torch device of the networks (default: cpu)",
+        )
+    return parser
+
+
+def _jobs(args: Any, argv: list[str]) -> list[tuple]:
+    """The runs the command line asks for, checked: (algorithm, env id, kwargs, steps, out,
+    seed, command)."""
+    if args.command == "train-shipped":
+        check_writable("train-shipped", CHECKPOINTS)
         jobs = []
         for name in args.only:
             algorithm, env_id, kwargs, steps = SHIPPED[name]
             command = f"python -m agents.rl train-shipped --only {name}"
             jobs.append((algorithm, env_id, kwargs, steps, CHECKPOINTS / name, 0, command))
-    for algorithm, env_id, kwargs, steps, out, seed, command in jobs:
-        try:
+        return jobs
+    try:
+        kwargs = json.loads(args.env_kwargs)
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"--env-kwargs must be a JSON object, got {args.env_kwargs!r} ({error})"
+        ) from None
+    if not isinstance(kwargs, dict):
+        raise ValueError(f"--env-kwargs must be a JSON object, got {args.env_kwargs!r}")
+    check_count("--steps", args.steps)
+    check_seed("--seed", args.seed)
+    check_writable("--out", args.out, file=True)
+    command = "python -m agents.rl " + shlex.join(argv)
+    return [(args.algorithm, args.env, kwargs, args.steps, args.out, args.seed, command)]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line; exits with status 2 (one line on stderr) on bad input."""
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser().parse_args(argv)
+    try:
+        for algorithm, env_id, kwargs, steps, out, seed, command in _jobs(args, argv):
             checkpoint = train(algorithm, env_id, kwargs, steps, out, seed, command, args.device)
-        except ValueError as error:  # a bad id, keyword or step count: nothing was written
-            parser.error(str(error))
-        print(
-            f"{out}: mean reward {checkpoint.evaluation['mean_reward']:.4f} after "
-            f"{checkpoint.steps} steps, {checkpoint.wall_time_s:.0f} s"
-        )
+            print(
+                f"wrote {checkpoint_file(out, '.pt')} and {checkpoint_file(out, '.json')}: mean "
+                f"reward {checkpoint.evaluation['mean_reward']:.4f} after {checkpoint.steps} "
+                f"steps, {checkpoint.wall_time_s:.0f} s"
+            )
+    except KeyboardInterrupt:
+        print("interrupted: the run in progress wrote nothing", file=sys.stderr)
+        raise SystemExit(130) from None
+    except Exception as error:
+        raise SystemExit(fail(error, args.debug)) from None
 
 
 if __name__ == "__main__":
