@@ -7,20 +7,25 @@ the DPC bound. Speed goals on the 2-core CPU: the ``wmmse-100`` row (exactly 100
 iterations), <= 0.5 ms per channel at K = N = 8 and batch 1000; the learned models against
 ``wmmse`` (BERT4beam and UBERT: batch-1 latency <= 2 ms and >= 20x its throughput at batch
 1000; SALLO-M: <= 5 ms and less time per channel at batch 1000; ``sallo-m-base`` is its model
-without the refinement).
+without the refinement). A progress bar on stderr names the solver being timed; bad input is
+one line ``error: ...`` and exit status 2 (``--debug`` shows the traceback).
 """
 
 from __future__ import annotations
 
-import argparse
 import statistics
+import sys
 import time
 
 import torch
+from tqdm.auto import tqdm
 
 import agents
 from agents.learned import CHECKPOINTS
+from agents.storage import CommandLine, fail
+from beamgym.checks import check_count, check_number
 from beamgym.downlink import rates, transmit_power
+from beamgym.scenario import SNR_DB_RANGE
 from beamgym.units import db_to_linear
 from beamgym.utilities import utility
 
@@ -54,9 +59,9 @@ def latency(
     return statistics.median(times)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[4, 8, 16])
+def _parser() -> CommandLine:
+    parser = CommandLine(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[4, 8, 16], help="K = N values")
     parser.add_argument("--snr-db", type=float, default=15.0)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument(
@@ -67,39 +72,62 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--threads", type=int, default=1, help="torch CPU threads (default: 1, as the benchmarks)"
     )
-    args = parser.parse_args(argv)
-    if args.threads < 1:
-        parser.error(f"--threads must be an integer >= 1, got {args.threads}")
+    return parser
+
+
+def benchmark(args) -> None:
+    """Print the table (module docstring) for the parsed command line ``args``."""
+    for size in args.sizes:
+        check_count("--sizes", size)
+    for name in ("batch", "best_batch", "repeats", "threads"):
+        check_count(f"--{name.replace('_', '-')}", getattr(args, name))
+    check_number("--snr-db", args.snr_db, *SNR_DB_RANGE)
     torch.set_num_threads(args.threads)
     power = db_to_linear(args.snr_db)
     print(
         f"i.i.d. CN(0,1), sigma2 = 1, SNR {args.snr_db} dB, torch threads {torch.get_num_threads()}"
     )
-    for size in args.sizes:
-        generator = torch.Generator().manual_seed(size)
-        H = torch.randn(args.batch, size, size, dtype=torch.complex128, generator=generator)
-        start = time.perf_counter()
-        bound = agents.dpc_capacity(H, power).capacity.mean().item()
-        dpc_time = (time.perf_counter() - start) / args.batch
-        print(
-            f"\nK = N = {size}: DPC sum capacity {bound:.3f} bit/s/Hz ({dpc_time * 1e3:.3f} ms/channel)"
-        )
-        print(
-            f"{'solver':>11} {'utility':>18} {'mean':>9} {'batch-1 ms':>11} {'ms/channel':>11} {'batch':>6}"
-        )
-        for label in args.rows:
-            name, config, target = ROWS[label]
-            solver = agents.make(name, **config)
-            batch = min(args.batch, args.best_batch) if name == "wmmse-best" else args.batch
-            channels = H[:batch]
-            one = latency(solver, H, power, target, args.repeats)
+    with tqdm(total=len(args.sizes) * len(args.rows), unit="solver", leave=False) as bar:
+        for size in args.sizes:
+            generator = torch.Generator().manual_seed(size)
+            H = torch.randn(args.batch, size, size, dtype=torch.complex128, generator=generator)
             start = time.perf_counter()
-            W = solver.solve(channels, power=power, utility=target)
-            per_channel = (time.perf_counter() - start) / batch
-            value = utility(target, rates(channels, W), power_used=transmit_power(W)).mean().item()
-            print(
-                f"{label:>11} {target:>18} {value:>9.3f} {one * 1e3:>11.2f} {per_channel * 1e3:>11.3f} {batch:>6}"
+            bound = agents.dpc_capacity(H, power).capacity.mean().item()
+            dpc_time = (time.perf_counter() - start) / args.batch
+            bar.write(
+                f"\nK = N = {size}: DPC sum capacity {bound:.3f} bit/s/Hz ({dpc_time * 1e3:.3f} ms/channel)"
             )
+            bar.write(
+                f"{'solver':>11} {'utility':>18} {'mean':>9} {'batch-1 ms':>11} {'ms/channel':>11} {'batch':>6}"
+            )
+            for label in args.rows:
+                bar.set_description(f"K = N = {size}: {label}")
+                name, config, target = ROWS[label]
+                solver = agents.make(name, **config)
+                batch = min(args.batch, args.best_batch) if name == "wmmse-best" else args.batch
+                channels = H[:batch]
+                one = latency(solver, H, power, target, args.repeats)
+                start = time.perf_counter()
+                W = solver.solve(channels, power=power, utility=target)
+                per_channel = (time.perf_counter() - start) / batch
+                value = utility(target, rates(channels, W), power_used=transmit_power(W))
+                bar.write(
+                    f"{label:>11} {target:>18} {value.mean().item():>9.3f} {one * 1e3:>11.2f} "
+                    f"{per_channel * 1e3:>11.3f} {batch:>6}"
+                )
+                bar.update()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line; exits with status 2 (one line on stderr) on bad input."""
+    args = _parser().parse_args(argv)
+    try:
+        benchmark(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
+    except Exception as error:
+        raise SystemExit(fail(error, args.debug)) from None
 
 
 if __name__ == "__main__":

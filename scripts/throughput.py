@@ -5,17 +5,22 @@ environment (through ``gym.make``, wrappers included, resets included), samples/
 native vector environment at each batch size, and its speed-up over
 ``gymnasium.vector.SyncVectorEnv`` of the same environment at the same batch size, measured in
 the same run. Actions are fixed random arrays, so the figures are the environment's cost alone.
+A line is printed after each measurement (at most ``2 --seconds`` apart, the single
+environment's ``--single-steps`` excepted); bad input is one line ``error: ...`` and exit
+status 2 (``--debug`` shows the traceback).
 """
 
 from __future__ import annotations
 
-import argparse
+import sys
 import time
 
 import gymnasium as gym
 import torch
 
-import beamgym  # noqa: F401  (registers the ids)
+import beamgym
+from agents.storage import CommandLine, fail
+from beamgym.checks import check_count
 
 
 def single_env_rate(env_id: str, kwargs: dict, steps: int) -> float:
@@ -44,9 +49,9 @@ def vector_env_rate(env_id: str, kwargs: dict, num_envs: int, mode: str, seconds
     return rate
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env-id", default="MISO-SumRate-v0")
+def _parser() -> CommandLine:
+    parser = CommandLine(description=__doc__.splitlines()[0])
+    parser.add_argument("--env-id", default="MISO-SumRate-v0", choices=sorted(beamgym.ENV_IDS))
     parser.add_argument("--num-users", type=int, default=4)
     parser.add_argument("--num-antennas", type=int, default=8)
     parser.add_argument("--single-steps", type=int, default=20_000)
@@ -55,9 +60,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--threads", type=int, default=1, help="torch CPU threads (default: 1, as the benchmarks)"
     )
-    args = parser.parse_args(argv)
-    if args.threads < 1:
-        parser.error(f"--threads must be an integer >= 1, got {args.threads}")
+    return parser
+
+
+def measure(args) -> None:
+    """Print the figures (module docstring) for the parsed command line ``args``."""
+    check_count("--single-steps", args.single_steps)
+    for num_envs in args.num_envs:
+        check_count("--num-envs", num_envs)
+    if not 0 < args.seconds < float("inf"):
+        raise ValueError(f"--seconds must be a finite number > 0, got {args.seconds}")
+    check_count("--threads", args.threads)
     torch.set_num_threads(args.threads)
     kwargs = {"num_users": args.num_users, "num_antennas": args.num_antennas}
 
@@ -73,6 +86,18 @@ def main(argv: list[str] | None = None) -> None:
             f"{num_envs:>5} envs: native {native:>12,.0f} samples/s | SyncVectorEnv {sync:>10,.0f} "
             f"samples/s | speed-up {native / sync:>6.1f}x"
         )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line; exits with status 2 (one line on stderr) on bad input."""
+    args = _parser().parse_args(argv)
+    try:
+        measure(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
+    except Exception as error:
+        raise SystemExit(fail(error, args.debug)) from None
 
 
 if __name__ == "__main__":
