@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.solver import Solver
-from beamgym.checks import check_keywords, keywords_of
+from beamgym.checks import check_choice, check_keywords, keywords_of
 
 _FACTORIES: dict[str, type[Solver]] = {}
 
@@ -38,8 +38,7 @@ def make(name: str, **config: Any) -> Solver:
 
     Unknown names and unknown or invalid configuration keywords raise ``ValueError``.
     """
-    if name not in _FACTORIES:
-        raise ValueError(f"agent must be one of {available()}, got {name!r}")
+    check_choice("agent", name, _FACTORIES)
     check_keywords(f"agents.make({name!r})", config, keywords_of(_FACTORIES[name]))
     try:
         return _FACTORIES[name](**config)

@@ -42,6 +42,16 @@ def keywords_of(function: Callable) -> list[str] | None:
     return [p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
+def check_choice(name: str, value: object, allowed: Iterable[str]) -> None:
+    """``value`` must be one of ``allowed``: otherwise ``ValueError`` with the closest one."""
+    allowed = sorted(allowed)
+    if isinstance(value, str) and value in allowed:
+        return
+    close = difflib.get_close_matches(value, allowed, n=1) if isinstance(value, str) else []
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ValueError(f"{name} must be one of {allowed}, got {value!r}{hint}")
+
+
 def check_keywords(owner: str, given: Iterable[str], allowed: Iterable[str] | None) -> None:
     """Every name in ``given`` must be in ``allowed`` (``None``: anything is): a misspelt one
     raises ``ValueError`` with the closest allowed name and the list of them."""

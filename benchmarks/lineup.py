@@ -30,11 +30,13 @@ configuration's: the leaderboard shows what each agent achieves on the task.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import importlib
 import inspect
+import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +46,7 @@ import agents
 from agents import learned, rl
 from agents.adapters import PolicySolver
 from agents.registry import REFERENCES
+from beamgym.checks import check_choice
 from beamgym.scenario import Scenario
 from benchmarks.suites import Configuration, Suite
 
@@ -151,31 +154,46 @@ def shard_of(config: str, agent: str, count: int) -> int:
     return int(digest, 16) % count
 
 
-def build_agent(spec: AgentSpec, env: gym.Env) -> Any:
-    """The solver of ``spec`` for a configuration whose environment is ``env``.
+def agent_factory(spec: AgentSpec) -> Callable[..., Any]:
+    """What builds ``spec``'s agent: :func:`agents.make` of a registered name, or the user's
+    factory, imported. A run checks every spec with it before anything runs.
 
     Raises:
-        ValueError: unknown name, module or factory, or a factory returning neither a solver
-            nor a policy.
+        ValueError: an unknown name (with the closest registered one), a module that cannot
+            be imported (they are imported from ``sys.path``, which ``python -m`` starts with
+            the current directory), or no callable of that name in it.
     """
     if ":" not in spec.target:
-        if spec.target not in agents.available():
-            raise ValueError(
-                f"agent must be a registered name in {agents.available()} or "
-                f"'package.module:factory', got {spec.target!r}"
-            )
-        return agents.make(spec.target, **spec.kwargs)
+        check_choice(
+            "agent (a registered name or 'package.module:factory')", spec.target, agents.available()
+        )
+        return functools.partial(agents.make, spec.target)
     module_name, _, attribute = spec.target.partition(":")
     try:
         factory: Any = importlib.import_module(module_name)
     except ImportError as error:
         raise ValueError(
-            f"cannot import module {module_name!r} of agent {spec.label!r}: {error}"
+            f"cannot import module {module_name!r} of agent {spec.label!r}: {error} (modules "
+            f"are imported from sys.path, which python -m starts with the current directory "
+            f"{os.getcwd()})"
         ) from None
     for part in attribute.split("."):
         factory = getattr(factory, part, None)
     if not callable(factory):
         raise ValueError(f"{spec.target!r} must name a callable factory in module {module_name!r}")
+    return factory
+
+
+def build_agent(spec: AgentSpec, env: gym.Env) -> Any:
+    """The solver of ``spec`` for a configuration whose environment is ``env``.
+
+    Raises:
+        ValueError: what :func:`agent_factory` raises, or a factory returning neither a solver
+            nor a policy.
+    """
+    factory = agent_factory(spec)
+    if ":" not in spec.target:
+        return factory(**spec.kwargs)
     kwargs = dict(spec.kwargs)
     try:
         parameters = inspect.signature(factory).parameters

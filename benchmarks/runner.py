@@ -42,6 +42,7 @@ from benchmarks.episodes import Channels, draw_channels, load_channels, save_cha
 from benchmarks.lineup import (
     AgentSpec,
     agent_config,
+    agent_factory,
     build_agent,
     default_agents,
     parse_agent,
@@ -175,10 +176,13 @@ def run(
         command: the command line, recorded in ``run.json``.
 
     Raises:
-        ValueError: a malformed agent spec or shard, a folder of another suite, or a folder
+        ValueError: a malformed agent spec or shard, an unknown agent or one whose module
+            cannot be imported, a folder of another suite, or a folder
             another run is writing (nothing is run then).
     """
     specs = [parse_agent(a) if isinstance(a, str) else a for a in (agents or default_agents())]
+    for spec in specs:
+        agent_factory(spec)
     if shard is not None and not (1 <= shard[0] <= shard[1]):
         raise ValueError(f"shard must be (i, n) with 1 <= i <= n, got {shard!r}")
     torch_device = torch.device(device)

@@ -2,9 +2,9 @@
 (:mod:`agents.learned.model`), their unsupervised training on minus the beamgym utility, and
 the shipped checkpoints served as solvers."""
 
-from agents.learned.checkpoint import MODELS, TrainingConfig, load
+from agents.learned.checkpoint import CHECKPOINTS, MODELS, TrainingConfig, load
 from agents.learned.model import Batch, Draw, LearnedModel, Sampler
-from agents.learned.solvers import CHECKPOINTS, LearnedSolver, shipped
+from agents.learned.solvers import LearnedSolver, shipped
 
 __all__ = [
     "CHECKPOINTS",

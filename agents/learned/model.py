@@ -148,7 +148,7 @@ class LearnedModel(nn.Module):
         name: the registry name, also the agent's (``agents.make(name)``).
         Config: the architecture dataclass; Draw: the training-batch dataclass.
         default_checkpoint: the shipped checkpoint the agent loads by default (a name in
-            :data:`agents.learned.solvers.CHECKPOINTS`, empty: none shipped).
+            :data:`agents.learned.CHECKPOINTS`, empty: none shipped).
         variants: a glob of further shipped checkpoints the default agent also loads.
         reads_masks: its forward serves padded batches exactly; otherwise the solver gives
             it each mask pattern as a dense problem.

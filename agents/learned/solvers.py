@@ -29,14 +29,11 @@ from typing import ClassVar
 
 import torch
 
-from agents.learned.checkpoint import MODELS, TrainingConfig, load
+from agents.learned.checkpoint import CHECKPOINTS, MODELS, TrainingConfig, load
 from agents.learned.model import LearnedModel
 from agents.problem import Problem
 from agents.registry import register
 from agents.solver import NotApplicable, Solver
-
-CHECKPOINTS = Path(__file__).parent / "checkpoints"
-"""The shipped checkpoints of the learned models."""
 
 
 class LearnedSolver(Solver):

@@ -2,6 +2,7 @@
 nothing already written is lost."""
 
 import json
+import re
 
 import pytest
 import torch
@@ -31,8 +32,6 @@ kwargs = {num_users = 0}
 """
 
 BAD_AGENTS = [
-    "no-such-agent",
-    "no_such_module:factory",
     "tests.benchmarks.helpers:nan_solver",
     "tests.benchmarks.helpers:overpowered(boost=3)",
     "tests.benchmarks.helpers:buggy_solver",
@@ -44,6 +43,24 @@ BAD_AGENTS = [
 def run(suite, out, *agents: str) -> int:
     args = ["run", "--suite", str(suite), "--out", str(out), "--no-progress", "--threads", "1"]
     return main([*args, "--agents", *agents])
+
+
+@pytest.mark.parametrize(
+    "agent, message",
+    [
+        ("wmse", r"agent .* must be one of \[.*\], got 'wmse' \(did you mean 'wmmse'\?\)"),
+        ("no_such_module:factory", r"cannot import module 'no_such_module' .* from sys.path"),
+        ("tests.benchmarks.helpers:no_such_factory", "must name a callable factory"),
+    ],
+)
+def test_an_agent_that_cannot_be_built_stops_the_run_before_anything_runs(
+    suite, tmp_path, capsys, agent, message
+):
+    out = tmp_path / "out"
+    assert run(suite, out, "mrt", agent) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and re.search(message, err), err
+    assert not out.exists() or not ResultsFolder(out).records()
 
 
 @pytest.fixture
@@ -64,10 +81,8 @@ def test_failures_are_recorded_and_the_run_goes_on(suite, tmp_path, capsys):
     units = folder.units()
     assert units[("good", "mrt")]["status"] == units[("good", "wmmse")]["status"] == "ok"
     reasons = {agent: units[("good", agent)]["reason"] for agent in BAD_AGENTS}
-    assert "agent must be a registered name in [" in reasons["no-such-agent"]
-    assert "cannot import module 'no_such_module'" in reasons["no_such_module:factory"]
     assert "NaN or infinite beamformer entries" in reasons["tests.benchmarks.helpers:nan_solver"]
-    assert "exceed the power budget: max ||W||^2 / P = 3" in reasons[BAD_AGENTS[3]]
+    assert "exceed the power budget: max ||W||^2 / P = 3" in reasons[BAD_AGENTS[1]]
     assert "ValueError: index out of range" in reasons["tests.benchmarks.helpers:buggy_solver"]
     assert "SystemExit: 3" in reasons["tests.benchmarks.helpers:exiting_solver"]  # the run went on
     assert "SystemExit: a factory that exits" in reasons[BAD_AGENTS[-1]]
