@@ -75,8 +75,10 @@ def test_a_card_cell_equals_the_leaderboard_cell_of_the_same_configuration(check
     cell = next(row for row in rows if row["config"] == name)
     board = json.loads(LEADERBOARD.read_text())["rows"]
     entry = next(row for row in board if row["config"] == name and row["agent"] == agent)
-    assert cell["model"] == pytest.approx(entry["mean"], rel=1e-12)
-    assert cell["ratio"] == pytest.approx(entry["ratio_to_reference"], rel=1e-12)
+    # to 1e-6, not exactly: the two files may come from different CPUs, whose float32 kernels
+    # round differently (see test_shipped_checkpoint_reproduces_the_first_row_of_its_card)
+    assert cell["model"] == pytest.approx(entry["mean"], rel=1e-6)
+    assert cell["ratio"] == pytest.approx(entry["ratio_to_reference"], rel=1e-6)
 
 
 def test_the_default_sallo_m_answers_each_utility_with_its_own_model(torch_rng):
