@@ -124,16 +124,23 @@ class Suite:
         raise KeyError(name)
 
 
+MAX_SEED = 2**63 - 1
+"""The largest episode seed: seeds are stored as int64 in the results."""
+
+
 def _seeds(where: str, value: Any) -> tuple[int, ...]:
+    def valid(seed: Any) -> bool:
+        return _is_int(seed) and 0 <= seed <= MAX_SEED
+
     if isinstance(value, Mapping) and set(value) == {"start", "count"}:
         start, count = value["start"], value["count"]
-        if _is_int(start) and _is_int(count) and count >= 1 and start >= 0:
+        if valid(start) and _is_int(count) and count >= 1 and valid(start + count - 1):
             return tuple(range(start, start + count))
-    elif isinstance(value, list) and value and all(_is_int(s) and s >= 0 for s in value):
+    elif isinstance(value, list) and value and all(valid(s) for s in value):
         if len(set(value)) == len(value):
             return tuple(value)
     raise SuiteError(
-        f"{where}.seeds must be a non-empty list of distinct integers >= 0 or "
+        f"{where}.seeds must be a non-empty list of distinct integers in [0, 2**63 - 1] or "
         f"{{start = S, count = C}} with C >= 1, got {value!r}"
     )
 

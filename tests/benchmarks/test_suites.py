@@ -5,6 +5,7 @@ import json
 import gymnasium as gym
 import pytest
 
+from benchmarks.episodes import draw_channels
 from benchmarks.suites import SUITES, SuiteError, get_suite, load_suite, parse_suite
 
 UTILITIES = {"sum_rate", "weighted_sum_rate", "min_rate", "proportional_fair", "energy_efficiency"}
@@ -89,6 +90,10 @@ def test_toml_and_json_files_define_the_same_suite(tmp_path):
         ([], "a suite must be a table"),
         ({"configurations": [{"name": "a", "env_id": "X", "seeds": [1, 1]}]}, "distinct"),
         ({"configurations": [{"name": "a", "env_id": "X", "seeds": [1], "blocks": 0}]}, "blocks"),
+        *[
+            ({"configurations": [{"name": "a", "env_id": "X", "seeds": seeds}]}, r"2\*\*63 - 1")
+            for seeds in ([2**64], [-1], {"start": 2**63 - 1, "count": 2})
+        ],
         ({"configurations": [{"name": "a", "env_id": "X", "seeds": [1], "kwargs": 3}]}, "kwargs"),
         ({"configurations": [{"name": "a", "env_id": "X", "seeds": [1]}] * 2}, "unique"),
         ({"defaults": {"name": "a"}, "configurations": [{}]}, "defaults must be a table"),
@@ -115,3 +120,23 @@ def test_unknown_names_and_extensions():
         load_suite("suite.yaml")
     with pytest.raises(SuiteError, match="cannot read suite file"):
         load_suite("/no/such/suite.toml")
+
+
+def test_the_largest_seed_draws_and_is_stored(tmp_path):
+    """2**63 - 1 is allowed: it seeds the environment and fits the results' int64."""
+    suite = parse_suite(
+        {
+            "configurations": [
+                {
+                    "name": "a",
+                    "env_id": "MISO-SumRate-v0",
+                    "seeds": [2**63 - 1],
+                    "blocks": 1,
+                    "kwargs": {"num_users": 2, "num_antennas": 2},
+                }
+            ]
+        },
+        "my.json",
+        default_name="mine",
+    )
+    assert draw_channels(suite.configurations[0]).seed.tolist() == [2**63 - 1]
