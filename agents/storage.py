@@ -77,27 +77,36 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def load_weights(module: torch.nn.Module, path: str | Path, device: Any = "cpu") -> None:
-    """Load the weights ``PATH.pt`` (``torch.load(weights_only=True)`` onto ``device``) into
-    ``module``; ``ValueError`` naming the file and what is wrong with it otherwise."""
-    weights = checkpoint_file(path, ".pt")
-    if not weights.is_file():
-        raise ValueError(f"checkpoint weights {weights} not found (beside its .json)")
-    if weights.stat().st_size == 0:
-        raise ValueError(f"checkpoint weights {weights} is an empty file")
+def read_torch_file(file: Path, what: str, device: Any = "cpu") -> dict[str, Any]:
+    """The dictionary in ``file`` (``torch.load(weights_only=True)`` onto ``device``);
+    ``ValueError`` naming ``what`` and the file and what is wrong with it otherwise."""
+    if not file.is_file():
+        raise ValueError(f"{what} {file} not found")
+    if file.stat().st_size == 0:
+        raise ValueError(f"{what} {file} is an empty file")
     try:
-        state = torch.load(weights, map_location=device, weights_only=True)
+        state = torch.load(file, map_location=device, weights_only=True)
     except pickle.UnpicklingError:
         raise ValueError(
-            f"checkpoint weights {weights} is not a weights-only PyTorch file "
+            f"{what} {file} is not a weights-only PyTorch file "
             "(torch.load(weights_only=True) refuses it)"
         ) from None
     except (RuntimeError, EOFError, OSError) as error:
         raise ValueError(
-            f"checkpoint weights {weights} is corrupt or truncated ({type(error).__name__})"
+            f"{what} {file} is corrupt or truncated ({type(error).__name__})"
         ) from None
     if not isinstance(state, dict):
-        raise ValueError(f"checkpoint weights {weights} hold a {type(state).__name__}, not weights")
+        raise ValueError(f"{what} {file} hold a {type(state).__name__}, not a dictionary")
+    return state
+
+
+def load_weights(module: torch.nn.Module, path: str | Path, device: Any = "cpu") -> None:
+    """Load the weights ``PATH.pt`` (:func:`read_torch_file`) into ``module``; ``ValueError``
+    naming the file and what is wrong with it otherwise."""
+    weights = checkpoint_file(path, ".pt")
+    if not weights.is_file():
+        raise ValueError(f"checkpoint weights {weights} not found (beside its .json)")
+    state = read_torch_file(weights, "checkpoint weights", device)
     try:
         module.load_state_dict(state)
     except RuntimeError as error:

@@ -122,6 +122,7 @@ CASES = [  # (CLI, argv, what the line must contain); {tmp}: the fixture's folde
         ["--out", "{tmp}/x", "--model", "ubert", "--init-from", "{tmp}/bert"],
         ["holds a bert4beam, not a ubert"],
     ),
+    ("training", ["--out", "{tmp}/stale", "--resume"], ["resume state", "stale.train.pt"]),
     ("solver_benchmark", ["--sizes", "0"], ["--sizes", "got 0"]),
     ("solver_benchmark", ["--batch", "0"], ["--batch", "got 0"]),
     ("solver_benchmark", ["--snr-db", "1000"], ["--snr-db", "1000"]),
@@ -146,11 +147,12 @@ def tiny(out: Path) -> Path:
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> Path:
     """``bert``: a learned checkpoint; ``random``: one whose weights are random bytes;
-    ``file``: a file."""
+    ``stale``: a resume state of random bytes; ``file``: a file."""
     path = tmp_path_factory.mktemp("cli")
     tiny(path / "bert")
     tiny(path / "random")
     (path / "random.pt").write_bytes(bytes(range(256)) * 8)
+    (path / "stale.train.pt").write_bytes(bytes(range(256)) * 8)
     (path / "file").write_text("not a folder")
     return path
 

@@ -72,7 +72,15 @@ import beamgym
 from agents.learned.checkpoint import MODELS, TrainingConfig, load
 from agents.learned.model import LearnedModel, Sampler, from_dict
 from agents.solver import count_parameters
-from agents.storage import CommandLine, check_seed, check_writable, checkpoint_file, device, fail
+from agents.storage import (
+    CommandLine,
+    check_seed,
+    check_writable,
+    checkpoint_file,
+    device,
+    fail,
+    read_torch_file,
+)
 from beamgym.checks import check_count
 from beamgym.layout import TASKS
 
@@ -136,7 +144,12 @@ class _Run:
         """Continue from ``OUT.train.pt`` if there is one (written by the same configuration)."""
         if not self.state_path.is_file():
             return
-        state = torch.load(self.state_path, weights_only=True, map_location=self.device)
+        state = read_torch_file(self.state_path, "resume state", self.device)
+        expected = {"config", "model", "optimizer", "step", "elapsed_s", "devices", "generators"}
+        if not expected <= set(state):
+            raise ValueError(
+                f"resume state {self.state_path} lacks {sorted(expected - set(state))}"
+            )
         if TrainingConfig.from_dict(state["config"]) != self.config:
             raise ValueError(
                 f"{self.state_path} was written by another configuration; use a new --out"
