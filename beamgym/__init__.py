@@ -5,6 +5,7 @@ physics (:mod:`beamgym.downlink`, :mod:`beamgym.utilities`, :mod:`beamgym.channe
 written once for NumPy arrays and torch tensors, batched over leading dimensions.
 """
 
+from beamgym.actions import ACTIONS, ActionMap, get_action
 from beamgym.arrays import to_complex, to_real
 from beamgym.channel_files import load_channels
 from beamgym.channels import CHANNELS, ChannelModel, make_channel
@@ -21,10 +22,12 @@ from beamgym.vector_env import MisoVectorEnv
 __version__ = "0.1.0"
 
 __all__ = [
+    "ACTIONS",
     "CHANNELS",
     "ENV_IDS",
     "TASKS",
     "UTILITIES",
+    "ActionMap",
     "ChannelModel",
     "ChannelTracker",
     "Episode",
@@ -33,6 +36,7 @@ __all__ = [
     "MisoVectorEnv",
     "Scenario",
     "db_to_linear",
+    "get_action",
     "get_utility",
     "jakes_correlation",
     "linear_to_db",
