@@ -22,6 +22,7 @@ from agents.classical.waterfilling import water_filling
 from agents.problem import Problem
 from agents.registry import register
 from agents.solver import NotApplicable, Solver
+from beamgym.actions import regularized_directions
 from beamgym.downlink import project_power
 
 
@@ -48,12 +49,6 @@ def zero_forcing_directions(H: torch.Tensor) -> torch.Tensor:
             "or mark such users inactive with user_mask"
         )
     return directions.mH
-
-
-def regularized_directions(H: torch.Tensor, regularizer: torch.Tensor) -> torch.Tensor:
-    """``H^H (H H^H + r I)^{-1}`` ``[B, N, K]`` with ``r [B]`` (Peel, Hochwald, Swindlehurst 2005)."""
-    eye = torch.eye(H.shape[-2], dtype=H.dtype, device=H.device)
-    return torch.linalg.solve(H @ H.mH + regularizer[:, None, None] * eye, H).mH
 
 
 def rzf_beamformer(

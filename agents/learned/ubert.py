@@ -65,7 +65,6 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
-from agents.classical.linear import regularized_directions
 from agents.learned.budget import adapt_power, snr_feature
 from agents.learned.model import (
     Batch,
@@ -77,6 +76,7 @@ from agents.learned.model import (
     option,
 )
 from agents.problem import Problem
+from beamgym.actions import regularized_directions
 from beamgym.checks import check_count, check_multiple
 from beamgym.layout import TASKS
 from beamgym.utilities import UTILITIES

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 import agents
-from agents.classical.linear import regularized_directions
 from agents.learned import checkpoint, objective, training
 from agents.learned.model import Sampler, draw_problem
 from agents.learned.ubert import DEFAULT_TASKS, Ubert, UbertConfig
 from agents.problem import Problem, make_problem
+from beamgym.actions import regularized_directions
 from beamgym.downlink import project_power, transmit_power
 from beamgym.layout import TASKS
 from beamgym.utilities import UTILITIES
