@@ -113,11 +113,17 @@ class MisoEnv(gym.Env):
 
     ## Info
 
-    ``step`` returns: ``"channel"`` (true H, complex ``[K, N]``, active part), ``"beamformer"``
-    (applied W, complex ``[N, K]``), ``"rates"``, ``"sinr"`` (``[K]``), ``"power"``
-    (``||W||_F^2``), the value of every utility under its name, ``"utility"`` (the name paid),
-    ``"weights"`` ``[K]``, ``"snr_db"``, ``"noise_power"``, ``"num_users"``, ``"num_antennas"``.
-    ``reset`` returns the episode fields.
+    Arrays are padded to ``K_max`` users and ``N_max`` antennas (zeros where a user or
+    antenna is inactive in this episode; with fixed sizes nothing is padded), so that every
+    episode's info has the same shapes and Gymnasium's ``sync``/``async`` vector envs batch it.
+    ``reset`` returns the episode fields: ``"utility"`` (the name paid), ``"num_users"``,
+    ``"num_antennas"`` (the active K and N), ``"snr_db"``, ``"weights"`` ``[K_max]``,
+    ``"user_mask"`` ``[K_max]`` and ``"antenna_mask"`` ``[N_max]`` (float32 0/1, the
+    observation's masks; active users and antennas come first). ``step`` returns them too,
+    plus ``"channel"`` (true H, complex ``[K_max, N_max]``), ``"beamformer"`` (applied W,
+    complex ``[N_max, K_max]``), ``"rates"``, ``"sinr"`` (``[K_max]``, zero for inactive
+    users), ``"power"`` (``||W||_F^2``), the value of every utility under its name and
+    ``"noise_power"``. The active part is ``info["channel"][:num_users, :num_antennas]``.
 
     ## Arguments
 
@@ -142,7 +148,8 @@ class MisoEnv(gym.Env):
     ## Vectorized environment
 
     ``gym.make_vec(id, num_envs)`` builds :class:`beamgym.vector_env.MisoVectorEnv`, which runs
-    all copies as one torch batch with the same physics.
+    all copies as one torch batch with the same physics; ``vectorization_mode="sync"`` or
+    ``"async"`` builds Gymnasium's vector envs of this class.
 
     ## Version History
 
@@ -179,14 +186,7 @@ class MisoEnv(gym.Env):
         )
         self._set_channels(*self.tracker.reset(self.np_random))
         self._last_info = None
-        info = {
-            "utility": self._utility.name,
-            "num_users": self._k,
-            "num_antennas": self._n,
-            "snr_db": self._snr_db,
-            "weights": ep.weights[: self._k].copy(),
-        }
-        return self._observation(), info
+        return self._observation(), self._episode_info()
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         if self._episode is None:
@@ -197,28 +197,22 @@ class MisoEnv(gym.Env):
         W = self.layout.action_to_beamformer(
             action, ep.power, full_power=self._utility.full_power, mask=mask
         )
-        W, H = W[:n, :k], self._channel[:k, :n]
         metrics = score(
-            H,
-            W,
+            self._channel[:k, :n],
+            W[:n, :k],
             noise_power=self.scenario.noise_power,
             weights=ep.weights[:k],
             amplifier_efficiency=self.scenario.amplifier_efficiency,
             circuit_power=self.scenario.circuit_power,
         )
-        info: dict[str, Any] = {
-            name: value if value.ndim else float(value) for name, value in metrics.items()
-        }
+        info = self._episode_info()
         info.update(
-            channel=H,
-            beamformer=W,
-            utility=self._utility.name,
-            weights=ep.weights[:k].copy(),
-            snr_db=self._snr_db,
-            noise_power=self.scenario.noise_power,
-            num_users=k,
-            num_antennas=n,
+            {
+                name: self._pad_users(value) if value.ndim else float(value)
+                for name, value in metrics.items()
+            }
         )
+        info.update(channel=self._channel, beamformer=W, noise_power=self.scenario.noise_power)
         reward = info[self._utility.name]
         self._last_info = info
         self._set_channels(*self.tracker.step(self.np_random))
@@ -248,6 +242,25 @@ class MisoEnv(gym.Env):
             f"power {info['power']:.3f}  reward ({self._utility.name}) {info[self._utility.name]:.4f}\n"
         )
         return "".join(lines)
+
+    def _episode_info(self) -> dict[str, Any]:
+        """The per-episode info entries (class docstring, Info), fresh copies."""
+        ep = self._episode
+        return {
+            "utility": self._utility.name,
+            "num_users": self._k,
+            "num_antennas": self._n,
+            "snr_db": self._snr_db,
+            "weights": ep.weights.copy(),
+            "user_mask": ep.user_mask.copy(),
+            "antenna_mask": ep.antenna_mask.copy(),
+        }
+
+    def _pad_users(self, values: np.ndarray) -> np.ndarray:
+        """Per-user values ``[K]`` of the active users, padded with zeros to ``[K_max]``."""
+        padded = np.zeros(self.layout.max_users, dtype=values.dtype)
+        padded[: self._k] = values
+        return padded
 
     def _set_channels(self, true_channel: np.ndarray, estimate: np.ndarray) -> None:
         if self._padded:

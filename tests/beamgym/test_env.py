@@ -67,14 +67,20 @@ def test_reward_is_the_utility_of_the_reported_channel_and_beamformer(env_id, kw
     env.reset(seed=3)
     for _ in range(5):
         _, reward, _, _, info = env.step(env.action_space.sample())
+        k, n, layout = info["num_users"], info["num_antennas"], env.unwrapped.layout
         H, W = info["channel"], info["beamformer"]
-        assert H.shape == (info["num_users"], info["num_antennas"]) and W.shape == H.shape[::-1]
+        assert H.shape == (layout.max_users, layout.max_antennas) and W.shape == H.shape[::-1]
+        assert not (H[k:].any() or H[:, n:].any() or W[n:].any() or W[:, k:].any())
+        H, W = H[:k, :n], W[:n, :k]
         gains = np.abs(H @ W) ** 2  # the SINR written out again, independently of beamgym.downlink
         signal = np.diag(gains)
         rates = np.log2(1 + signal / (gains.sum(axis=1) - signal + info["noise_power"]))
-        np.testing.assert_allclose(info["rates"], rates, rtol=1e-10)
+        np.testing.assert_allclose(info["rates"][:k], rates, rtol=1e-10)
+        assert not (info["rates"][k:].any() or info["sinr"][k:].any() or info["weights"][k:].any())
+        np.testing.assert_array_equal(info["user_mask"], np.arange(layout.max_users) < k)
+        np.testing.assert_array_equal(info["antenna_mask"], np.arange(layout.max_antennas) < n)
         power = np.sum(np.abs(W) ** 2)
-        expected = utility(info["utility"], rates, weights=info["weights"], power_used=power)
+        expected = utility(info["utility"], rates, weights=info["weights"][:k], power_used=power)
         assert reward == pytest.approx(float(expected), rel=1e-10)
         assert power <= 10 ** (info["snr_db"] / 10) * (1 + 1e-9)
 
@@ -221,3 +227,27 @@ def test_stable_baselines3_learns_on_the_unchanged_env(algo):
     model.learn(64)
     action, _ = model.predict(env.reset(seed=0)[0], deterministic=True)
     assert env.action_space.contains(action)
+
+
+VECTOR_SIZES = {"num_users": (2, 6), "num_antennas": (4, 8)}
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_gymnasiums_vector_envs_batch_ranged_sizes(mode):
+    """Padded info has the same shapes in every episode, so Gymnasium's own vector envs batch
+    it: several episodes (10 blocks each) of every id with K and N drawn per episode."""
+    for env_id in ENV_IDS:
+        envs = gym.make_vec(env_id, num_envs=2, vectorization_mode=mode, **VECTOR_SIZES)
+        envs.reset(seed=0)
+        sizes = set()
+        for _ in range(4 * 11):  # 4 episodes of NEXT_STEP autoreset: 10 blocks and a reset
+            _, rewards, _, _, info = envs.step(envs.action_space.sample())
+            assert np.isfinite(rewards).all() and info["weights"].shape == (2, 6)
+            np.testing.assert_array_equal(
+                info["antenna_mask"], np.arange(8) < info["num_antennas"][:, None]
+            )
+            if "channel" in info:
+                assert info["channel"].shape == (2, 6, 8) and info["rates"].shape == (2, 6)
+                sizes.update(zip(info["num_users"], info["num_antennas"], strict=True))
+        envs.close()
+        assert len(sizes) > 1, sizes
