@@ -6,6 +6,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium import logger
 
 from beamgym.checks import check_keywords
 from beamgym.layout import Layout
@@ -143,7 +144,7 @@ class MisoEnv(gym.Env):
     | ``circuit_power`` | 10.0 | ``P_c`` of the EE power model, linear |
     | ``csi_nmse`` | 0.0 | channel-estimation error variance relative to the channel gain |
     | ``csi_delay`` | 0 | feedback delay in blocks (outdated CSI) |
-    | ``render_mode`` | ``None`` | ``"ansi"`` for a per-user text table |
+    | ``render_mode`` | ``None`` | ``"ansi"``: a per-user text table (another mode warns, is ignored) |
 
     ## Vectorized environment
 
@@ -160,9 +161,13 @@ class MisoEnv(gym.Env):
 
     def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}"
+            # as Gymnasium's environments: a warning, not an error (stable-baselines3's
+            # make_vec_env asks every environment for "rgb_array")
+            logger.warn(
+                f"render_mode={render_mode!r} is not supported (render_modes: "
+                f"{self.metadata['render_modes']}); it is ignored and render_mode is None"
             )
+            render_mode = None
         self.render_mode = render_mode
         check_keywords("gym.make", kwargs, ["render_mode", *Scenario.keywords()])
         self.scenario = Scenario.from_kwargs(**kwargs)

@@ -7,6 +7,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
+from gymnasium import logger
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
@@ -65,7 +66,8 @@ class MisoVectorEnv(gym.vector.VectorEnv):
         autoreset_mode: an :class:`gymnasium.vector.AutoresetMode` or its value
             (``"NextStep"``, ``"SameStep"``, ``"Disabled"``; a value keeps
             ``env.spec.to_json()`` working).
-        render_mode: must be ``None`` (the vector environment does not render).
+        render_mode: the vector environment does not render; any value other than ``None``
+            draws a warning (as ``gym.make`` gives for an unsupported mode) and is ignored.
         **kwargs: the configuration of :class:`beamgym.env.MisoEnv`.
     """
 
@@ -91,8 +93,9 @@ class MisoVectorEnv(gym.vector.VectorEnv):
         self.autoreset_mode = _autoreset_mode(autoreset_mode)
         self.metadata = {**MisoVectorEnv.metadata, "autoreset_mode": self.autoreset_mode}
         if render_mode is not None:
-            raise ValueError(
-                f"render_mode must be None for the vector environment, got {render_mode!r}"
+            logger.warn(
+                f"render_mode={render_mode!r} is not supported by the vector environment "
+                "(render_modes: []); it is ignored and render_mode is None"
             )
         self.num_envs, self.max_episode_steps, self.device = (
             num_envs,

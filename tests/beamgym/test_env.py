@@ -251,3 +251,41 @@ def test_gymnasiums_vector_envs_batch_ranged_sizes(mode):
                 sizes.update(zip(info["num_users"], info["num_antennas"], strict=True))
         envs.close()
         assert len(sizes) > 1, sizes
+
+
+def test_an_unsupported_render_mode_warns_and_renders_nothing():
+    """As for Gymnasium's own environments: gym.make warns, and so does the environment
+    (constructed directly too), which then renders nothing."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        env = gym.make("MISO-SumRate-v0", render_mode="rgb_array")
+    messages = [str(w.message) for w in caught]
+    assert any("not in the possible render_modes" in m for m in messages), messages
+    assert any("render_mode='rgb_array' is not supported" in m for m in messages), messages
+    assert env.unwrapped.render_mode is None
+    env.reset(seed=0)
+    assert env.unwrapped.render() is None
+
+
+@pytest.mark.filterwarnings("ignore:.*render_mode='rgb_array'")
+def test_stable_baselines3_make_vec_env_trains_and_evaluates_every_id():
+    """SB3's make_vec_env asks for render_mode="rgb_array". Four SubprocVecEnv workers on one
+    id (their start-up costs seconds), DummyVecEnv on the others. SB3 starts workers from a
+    forkserver, which imports the main module but not this test's: the "beamgym:" prefix
+    makes Gymnasium import beamgym (and register the ids) there."""
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.evaluation import evaluate_policy
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
+    for env_id in ENV_IDS:
+        if env_id == "MISO-SumRate-v0":
+            venv = make_vec_env(f"beamgym:{env_id}", n_envs=4, seed=0, vec_env_cls=SubprocVecEnv)
+        else:
+            venv = make_vec_env(env_id, n_envs=4, seed=0, vec_env_cls=DummyVecEnv)
+        assert venv.render_mode is None
+        model = PPO("MlpPolicy", venv, n_steps=32, batch_size=32, n_epochs=1, seed=0)
+        model.learn(64)
+        mean, std = evaluate_policy(model, venv, n_eval_episodes=2)
+        venv.close()
+        assert np.isfinite(mean) and np.isfinite(std)

@@ -295,3 +295,9 @@ def test_gymnasiums_vector_wrappers_accept_the_native_env(mode):
         for refused in (native_envs(mode), gymnasium_envs(mode)):
             with pytest.raises(ValueError, match="autoreset_mode"):
                 wrapper(refused)
+
+
+def test_an_unsupported_render_mode_warns():
+    with pytest.warns(UserWarning, match="render_mode='rgb_array' is not supported"):
+        envs = make("MISO-SumRate-v0", num_envs=2, render_mode="rgb_array")
+    assert envs.render_mode is None
