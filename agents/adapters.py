@@ -7,7 +7,8 @@
 * :class:`PolicySolver`: a trained policy (a stable-baselines3 model, or anything with
   ``predict(obs, deterministic=True)``) acts as a solver: the problem is packed into the
   observation of the environment it was trained on and its action is mapped to ``W`` by the
-  environment's own action map.
+  environment's own action map (``action=`` of :mod:`beamgym.actions`, on the channel it
+  observed).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import torch
 
 from agents.problem import Problem
 from agents.solver import NotApplicable, Solver
+from beamgym.actions import get_action
 from beamgym.layout import TASKS, Layout
 from beamgym.scenario import Scenario
 from beamgym.units import db_to_linear, linear_to_db
@@ -44,6 +46,11 @@ class SolverPolicy:
     def __init__(self, solver: Solver, env: gym.Env | gym.vector.VectorEnv) -> None:
         self.solver = solver
         self.layout, self.scenario = _configuration(env)
+        if self.scenario.action != "beamformer":
+            raise ValueError(
+                f"a solver acts through action='beamformer' environments only, got "
+                f"action={self.scenario.action!r} (that map has no inverse for any beamformer)"
+            )
 
     def predict(
         self,
@@ -130,11 +137,13 @@ class PolicySolver(Solver):
         )
         obs = self.layout.pack_observation(channel, context)
         action, _ = self.policy.predict(obs.numpy(), deterministic=True)
-        beam_mask = antenna_mask[:, :, None] * user_mask[:, None, :]
-        W = self.layout.action_to_beamformer(
+        W = get_action(self.scenario.action).to_beamformer(
             torch.as_tensor(np.asarray(action), dtype=torch.float32).clamp(-1.0, 1.0),
+            channel,
             problem.power.float().cpu(),
+            problem.noise_power.float().cpu(),
             full_power=UTILITIES[problem.utility].full_power,
-            mask=beam_mask,
+            user_mask=user_mask,
+            antenna_mask=antenna_mask,
         )
         return W[:, :num_antennas, :num_users].to(problem.H.device)

@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import logger
 
+from beamgym.actions import get_action
 from beamgym.checks import check_keywords
 from beamgym.layout import Layout
 from beamgym.scenario import Episode, Scenario
@@ -31,33 +32,32 @@ def observation_space(scenario: Scenario, layout: Layout) -> gym.spaces.Box:
     return gym.spaces.Box(low, high, dtype=np.float32)
 
 
-def action_space(layout: Layout) -> gym.spaces.Box:
-    """The action Box ``[-1, 1]^(2 K_max N_max)``."""
-    return gym.spaces.Box(-1.0, 1.0, (layout.action_dim,), dtype=np.float32)
+def action_space(scenario: Scenario, layout: Layout) -> gym.spaces.Box:
+    """The action Box ``[-1, 1]^d`` of the scenario's parameterisation (:mod:`beamgym.actions`):
+    ``d = 2 K_max N_max`` (``"beamformer"``), ``2 K_max`` (``"structure"``), ``K_max``
+    (``"power"``)."""
+    return get_action(scenario.action).space(layout.max_users, layout.max_antennas)
 
 
 def check_action(
-    action: Any, layout: Layout, batch_shape: tuple[int, ...] = (), dtype: type = np.float64
+    action: Any, space: gym.spaces.Box, batch_shape: tuple[int, ...] = (), dtype: type = np.float64
 ) -> np.ndarray:
-    """Validate an action array and clip it to the box; wrong shapes or NaN/inf raise ``ValueError``.
+    """Validate an action array against ``space`` and clip it to the box; wrong shapes or
+    NaN/inf raise ``ValueError``.
 
     The single environment computes in float64 (``dtype``), the vector environment in float32.
     """
+    expected = (*batch_shape, *space.shape)
     if np.iscomplexobj(action):
-        raise ValueError("action must be real ([Re | Im] rows), got a complex array")
+        raise ValueError(f"action must be a real array of shape {expected}, got a complex array")
     try:
         action = np.asarray(action, dtype=dtype)
     except (TypeError, ValueError):
         raise ValueError(
-            f"action must be a real array of shape {(*batch_shape, layout.action_dim)}, "
-            f"got {type(action).__name__}"
+            f"action must be a real array of shape {expected}, got {type(action).__name__}"
         ) from None
-    expected = (*batch_shape, layout.action_dim)
     if action.shape != expected:
-        raise ValueError(
-            f"action must have shape {expected} ([Re | Im] rows of the K_max={layout.max_users} "
-            f"user beamformers over N_max={layout.max_antennas} antennas), got {action.shape}"
-        )
+        raise ValueError(f"action must have shape {expected}, got {action.shape}")
     largest = np.abs(action).max()  # NaN and inf propagate into it
     if largest <= 1.0:
         return action
@@ -174,7 +174,8 @@ class MisoEnv(gym.Env):
         self.layout = Layout(self.scenario.max_users, self.scenario.max_antennas)
         self.tracker = self.scenario.make_tracker()
         self.observation_space = observation_space(self.scenario, self.layout)
-        self.action_space = action_space(self.layout)
+        self.action_space = action_space(self.scenario, self.layout)
+        self._to_beamformer = get_action(self.scenario.action).to_beamformer
         self._padded = self.scenario.padded
         self._episode: Episode | None = None
         self._last_info: dict[str, Any] | None = None
@@ -197,10 +198,16 @@ class MisoEnv(gym.Env):
         if self._episode is None:
             raise RuntimeError("call reset() before step()")
         ep, k, n = self._episode, self._k, self._n
-        action = check_action(action, self.layout)
-        mask = ep.beam_mask if self._padded else None
-        W = self.layout.action_to_beamformer(
-            action, ep.power, full_power=self._utility.full_power, mask=mask
+        action = check_action(action, self.action_space)
+        padded = self._padded
+        W = self._to_beamformer(
+            action,
+            self._estimate,  # what the observation showed: the map may read the channel
+            ep.power,
+            self.scenario.noise_power,
+            full_power=self._utility.full_power,
+            user_mask=ep.user_mask if padded else None,
+            antenna_mask=ep.antenna_mask if padded else None,
         )
         metrics = score(
             self._channel[:k, :n],

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from beamgym.actions import get_action
 from beamgym.arrays import Array, namespace
 from beamgym.channels import CHANNELS, ChannelModel, make_channel
 from beamgym.checks import keywords_of
@@ -120,6 +121,7 @@ class Scenario:
     circuit_power: float
     csi_nmse: float
     csi_delay: int
+    action: str = "beamformer"
 
     @classmethod
     def keywords(cls) -> list[str]:
@@ -144,6 +146,7 @@ class Scenario:
         circuit_power: float = 10.0,
         csi_nmse: float = 0.0,
         csi_delay: int = 0,
+        action: str = "beamformer",
     ) -> Scenario:
         """Validate ``gym.make`` keyword arguments (documented on :class:`beamgym.MisoEnv`)."""
         users, antennas = (
@@ -209,6 +212,7 @@ class Scenario:
             circuit_power=_positive("circuit_power", circuit_power),
             csi_nmse=csi_nmse,
             csi_delay=csi_delay,
+            action=get_action(action).name,
         )
         scenario.make_tracker()  # validates channel_params, csi_nmse and csi_delay
         return scenario

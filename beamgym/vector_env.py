@@ -11,6 +11,7 @@ from gymnasium import logger
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
+from beamgym.actions import get_action
 from beamgym.checks import check_count, check_keywords
 from beamgym.env import action_space, check_action, observation_space
 from beamgym.layout import TASKS, Layout
@@ -109,7 +110,8 @@ class MisoVectorEnv(gym.vector.VectorEnv):
         self.layout = Layout(self.scenario.max_users, self.scenario.max_antennas)
         self.tracker = self.scenario.make_tracker()
         self.single_observation_space = observation_space(self.scenario, self.layout)
-        self.single_action_space = action_space(self.layout)
+        self.single_action_space = action_space(self.scenario, self.layout)
+        self._to_beamformer = get_action(self.scenario.action).to_beamformer
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
         self._generator: torch.Generator | None = None
@@ -136,7 +138,8 @@ class MisoVectorEnv(gym.vector.VectorEnv):
         if self._episode is None:
             raise RuntimeError("call reset() before step()")
         actions = torch.as_tensor(
-            check_action(actions, self.layout, (self.num_envs,), np.float32), device=self.device
+            check_action(actions, self.single_action_space, (self.num_envs,), np.float32),
+            device=self.device,
         )
         not_done = np.zeros(self.num_envs, dtype=bool)
         if self._ended:
@@ -148,9 +151,14 @@ class MisoVectorEnv(gym.vector.VectorEnv):
             obs = self._start_episodes()  # NEXT_STEP: this step is the reset, actions unused
             return obs, np.zeros(self.num_envs), not_done, not_done.copy(), self._reset_info()
         ep, scenario = self._episode, self.scenario
-        mask = ep.beam_mask if self._padded else None
-        W = self.layout.action_to_beamformer(
-            actions, ep.power, full_power=self._episode_full_power, mask=mask
+        W = self._to_beamformer(
+            actions,
+            self._estimate,  # what the observation showed: the map may read the channel
+            ep.power,
+            self.scenario.noise_power,
+            full_power=self._episode_full_power,
+            user_mask=ep.user_mask if self._padded else None,
+            antenna_mask=ep.antenna_mask if self._padded else None,
         )
         metrics = score(
             self._channel,

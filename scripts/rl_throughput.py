@@ -1,7 +1,8 @@
 """SB3 PPO training throughput, run by hand (not a test): ``python scripts/rl_throughput.py``.
 
 Trains the same PPO (the same hyper-parameters and rollout size, ``--rollout`` environment
-steps per update, ``--batch-size`` minibatches, ``--epochs`` passes, a 256 x 256 MLP) on
+steps per update, ``--batch-size`` minibatches, ``--epochs`` passes, an MLP of ``--net-arch``
+hidden layers) on
 ``MISO-SumRate-v0`` at K = 4, N = 8 twice, measured in one run, and prints environment steps
 per second of ``model.learn`` for each and their ratio:
 
@@ -29,7 +30,9 @@ from beamgym.checks import check_count
 ENV_ID, CONFIG = "MISO-SumRate-v0", {"num_users": 4, "num_antennas": 8}
 
 
-def steps_per_second(venv, rollout: int, batch_size: int, epochs: int, updates: int) -> float:
+def steps_per_second(
+    venv, rollout: int, batch_size: int, epochs: int, updates: int, net_arch: list[int]
+) -> float:
     """Environment steps per second of PPO's ``learn`` on ``venv`` over ``updates`` updates."""
     model = PPO(
         "MlpPolicy",
@@ -38,7 +41,7 @@ def steps_per_second(venv, rollout: int, batch_size: int, epochs: int, updates: 
         batch_size=batch_size,
         n_epochs=epochs,
         gamma=0.0,
-        policy_kwargs={"net_arch": [256, 256]},
+        policy_kwargs={"net_arch": net_arch},
         seed=0,
     )
     model.learn(rollout)  # warm-up: one update
@@ -58,6 +61,9 @@ def _parser() -> CommandLine:
     parser.add_argument("--epochs", type=int, default=4, help="PPO epochs per update")
     parser.add_argument("--updates", type=int, default=3, help="timed updates per run")
     parser.add_argument(
+        "--net-arch", type=int, nargs="+", default=[64, 64], help="hidden layer widths"
+    )
+    parser.add_argument(
         "--threads", type=int, default=1, help="torch CPU threads (default: 1, as the benchmarks)"
     )
     return parser
@@ -70,12 +76,15 @@ def measure(args) -> None:
     for name in ("native_envs", "subproc_envs"):
         if args.rollout % getattr(args, name):
             raise ValueError(f"--rollout ({args.rollout}) must be a multiple of --{name}")
+    for width in args.net_arch:
+        check_count("--net-arch", width)
     check_count("--threads", args.threads)
     torch.set_num_threads(args.threads)
-    common = (args.rollout, args.batch_size, args.epochs, args.updates)
+    common = (args.rollout, args.batch_size, args.epochs, args.updates, args.net_arch)
     print(
         f"PPO on {ENV_ID} {CONFIG}: rollout {args.rollout}, batch {args.batch_size}, "
-        f"{args.epochs} epochs, {args.updates} timed updates, torch threads {args.threads}"
+        f"{args.epochs} epochs, MLP {args.net_arch}, {args.updates} timed updates, "
+        f"torch threads {args.threads}"
     )
     native = steps_per_second(make_vec_env(ENV_ID, args.native_envs, **CONFIG), *common)
     print(f"NativeVecEnv ({args.native_envs} copies): {native:>9,.0f} steps/s", flush=True)

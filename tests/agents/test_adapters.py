@@ -68,3 +68,30 @@ def test_a_trained_sb3_model_acts_as_a_solver(torch_rng):
 def test_non_beamgym_environments_are_rejected():
     with pytest.raises(ValueError, match="beamgym environment"):
         SolverPolicy(agents.make("mrt"), gym.make("CartPole-v1"))
+
+
+class ConstantPolicy:
+    """Acts the same whatever it observes."""
+
+    def __init__(self, action: np.ndarray) -> None:
+        self.action = action
+
+    def predict(self, obs, state=None, episode_start=None, deterministic=True):
+        return np.broadcast_to(self.action, (len(obs), *self.action.shape)).copy(), None
+
+
+@pytest.mark.parametrize("action", ["structure", "power"])
+def test_a_policy_of_a_structured_environment_acts_through_its_map(action, torch_rng):
+    """The solver applies the environment's own map to the channel it packed: equal powers
+    (and equal dual weights) are RZF with P / K per stream."""
+    env = gym.make("MISO-SumRate-v0", num_users=3, num_antennas=4, action=action)
+    solver = PolicySolver(ConstantPolicy(np.ones(env.action_space.shape, np.float32)), env)
+    H = torch.randn(5, 3, 4, dtype=torch.complex128, generator=torch_rng)
+    W = solver.solve(H, power=10.0)
+    torch.testing.assert_close(W, agents.make("rzf").solve(H, 10.0), rtol=1e-4, atol=1e-5)
+
+
+def test_a_solver_cannot_act_through_a_structured_action():
+    env = gym.make("MISO-SumRate-v0", action="power")
+    with pytest.raises(ValueError, match="action='beamformer' environments only"):
+        SolverPolicy(agents.make("mrt"), env)

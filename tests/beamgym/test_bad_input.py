@@ -42,6 +42,7 @@ BAD = [  # (the parameter the message must name, keywords)
     ("clusters", {"channel": "sparse", "channel_params": {"clusters": 10**9}}),
     ("rays", {"channel": "sparse", "channel_params": {"rays": 33}}),
     *[(name, {name: 10**5}) for name in ("num_users", "num_antennas")],
+    *[("action", {"action": v}) for v in ("structured", 5, None, ["power"])],
     ("num_users", {"num_user": 4}),  # a typo: the message suggests the keyword
     ("snr_db", {"snr": 10.0}),
 ]

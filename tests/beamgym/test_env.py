@@ -10,6 +10,7 @@ from gymnasium.utils.env_checker import check_env as gymnasium_check_env
 
 from beamgym import ENV_IDS, Layout, utility
 from beamgym.downlink import transmit_power
+from beamgym.utilities import get_utility
 
 RANGES = {"num_users": (2, 4), "num_antennas": (3, 6), "snr_db": (0.0, 20.0)}
 CONFIGS = [(env_id, kwargs) for env_id in ENV_IDS for kwargs in ({}, RANGES)]
@@ -289,3 +290,71 @@ def test_stable_baselines3_make_vec_env_trains_and_evaluates_every_id():
         mean, std = evaluate_policy(model, venv, n_eval_episodes=2)
         venv.close()
         assert np.isfinite(mean) and np.isfinite(std)
+
+
+ACTIONS = ["structure", "power"]
+"""The parameterisations besides the default ``"beamformer"`` (:mod:`beamgym.actions`)."""
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+@pytest.mark.parametrize(("env_id", "kwargs"), CONFIGS, ids=CONFIG_IDS)
+def test_every_action_parameterisation_passes_the_checkers_and_stays_feasible(
+    env_id, kwargs, action
+):
+    """Single and native vector env alike: the Box of the parameterisation, feasible
+    beamformers (the whole budget for the rate utilities, at most it for energy efficiency),
+    nothing on padded users or antennas."""
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    env = gym.make(env_id, action=action, **kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the notices on the unbounded channel, tested above
+        gymnasium_check_env(env.unwrapped)
+        sb3_check_env(env.unwrapped)
+    k_max = env.unwrapped.layout.max_users
+    assert env.action_space.shape == ((2 * k_max,) if action == "structure" else (k_max,))
+    envs = gym.make_vec(env_id, num_envs=4, action=action, **kwargs)
+    assert envs.single_action_space == env.action_space
+    env.reset(seed=0)
+    envs.reset(seed=0)
+    for _ in range(3):
+        single = env.step(env.action_space.sample())[4]
+        batch = envs.step(envs.action_space.sample())[4]
+        full_power = get_utility(single["utility"]).full_power
+        for info, rtol in ((single, 1e-9), (batch, 1e-5)):
+            power = np.abs(np.asarray(info["beamformer"])) ** 2
+            spent, budget = power.sum(axis=(-2, -1)), np.asarray(info["power"])
+            assert np.all(spent <= budget * (1 + rtol))
+            if info is single and full_power:
+                assert spent == pytest.approx(budget, rel=rtol)
+            users = np.asarray(info["user_mask"])[..., None, :]
+            antennas = np.asarray(info["antenna_mask"])[..., :, None]
+            assert np.all(power * (1 - users * antennas) == 0)
+
+
+def test_the_structured_action_at_the_wmmse_solution_earns_its_sum_rate():
+    """The environment applies the structure map to the channel it showed: WMMSE's powers and
+    dual weights (from its fixed point, as :mod:`beamgym.actions` documents) earn WMMSE's sum
+    rate as the reward."""
+    import torch
+
+    import agents
+    from agents.classical.wmmse import _evaluate
+    from beamgym.actions import structure_action
+    from beamgym.downlink import rates
+
+    env = gym.make("MISO-SumRate-v0", num_users=4, num_antennas=6, snr_db=10.0, action="structure")
+    power, noise = 10.0, torch.ones(1, dtype=torch.float64)
+    for seed in range(3):
+        obs, _ = env.reset(seed=seed)
+        H = torch.as_tensor(Layout(4, 6).unpack_observation(obs)["channel"], dtype=torch.complex128)
+        W = agents.make("wmmse", tolerance=1e-9).solve(H[None], power)
+        omega, u_conj, u_abs2 = _evaluate(H[None], W, noise)
+        A = (H.mH * (omega * u_abs2)[:, None, :]) @ H
+        B = H.mH * (omega * u_conj)[:, None, :]
+        mu = (W.conj() * (B - A @ W)).sum().real / (W.abs() ** 2).sum()
+        dual = omega * u_abs2 / mu
+        p = (W.abs() ** 2).sum(-2)
+        action = structure_action(p, power * dual / dual.sum(), power, full_power=True)
+        reward = env.step(action[0].numpy().astype(np.float32))[1]
+        assert reward == pytest.approx(float(rates(H, W[0]).sum()), rel=1e-5)
