@@ -104,7 +104,7 @@ def default_agents() -> list[str]:
     RL algorithm without shipped checkpoints (it would be not applicable everywhere) or a
     learned model whose checkpoint is not shipped."""
     skipped = set(REFERENCES.values()) - set(CLASSICAL)
-    skipped |= set(rl.HYPERPARAMETERS) - set(rl.shipped())
+    skipped |= set(rl.AGENTS) - set(rl.shipped())
     skipped |= {name for name, present in learned.shipped().items() if not present}
     extra = [name for name in agents.available() if name not in CLASSICAL + tuple(skipped)]
     classical = [spec for spec in CLASSICAL if parse_agent(spec).target in agents.available()]

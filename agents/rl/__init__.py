@@ -1,11 +1,14 @@
-"""Reinforcement-learning baselines: stable-baselines3 PPO, SAC and TD3 trained on beamgym
-(:mod:`agents.rl.sb3`), served as solvers (:mod:`agents.rl.solvers`)."""
+"""Reinforcement-learning baselines: stable-baselines3 PPO, SAC, TD3 and DDPG trained on
+beamgym (:mod:`agents.rl.sb3`), served as solvers, one per action parameterisation
+(:mod:`agents.rl.solvers`)."""
 
 from agents.rl.sb3 import (
+    ACTIONS,
     CHECKPOINTS,
     HYPERPARAMETERS,
     NUM_ENVS,
     Checkpoint,
+    agent_name,
     build_model,
     evaluate,
     load,
@@ -13,18 +16,19 @@ from agents.rl.sb3 import (
     save,
     shipped,
     train,
+    validate,
 )
-from agents.rl.solvers import PPOAgent, RLAgent, SACAgent, TD3Agent
+from agents.rl.solvers import AGENTS, RLAgent
 
 __all__ = [
+    "ACTIONS",
+    "AGENTS",
     "CHECKPOINTS",
     "HYPERPARAMETERS",
     "NUM_ENVS",
     "Checkpoint",
-    "PPOAgent",
     "RLAgent",
-    "SACAgent",
-    "TD3Agent",
+    "agent_name",
     "build_model",
     "evaluate",
     "load",
@@ -32,4 +36,5 @@ __all__ = [
     "save",
     "shipped",
     "train",
+    "validate",
 ]

@@ -61,6 +61,11 @@ def _parser() -> CommandLine:
     one.add_argument("--steps", type=int, required=True, help="environment steps")
     one.add_argument("--seed", type=int, default=0, help="seed, 0 to 2**32 - 1 (default: 0)")
     one.add_argument("--out", required=True, help="checkpoint path without suffix")
+    one.add_argument(
+        "--hyperparameters",
+        default="{}",
+        help="JSON object of SB3 keywords overriding the algorithm's defaults (HYPERPARAMETERS)",
+    )
     shipped = commands.add_parser("train-shipped", help="retrain the shipped checkpoints")
     shipped.add_argument("--only", nargs="*", choices=sorted(SHIPPED), default=sorted(SHIPPED))
     for command in (one, shipped):
@@ -69,6 +74,15 @@ def _parser() -> CommandLine:
             type=device,
             default="cpu",
             help="torch device of the networks (default: cpu)",
+        )
+        command.add_argument(
+            "--resume", action="store_true", help="continue from OUT.train.pt if there is one"
+        )
+        command.add_argument(
+            "--curve-points",
+            type=int,
+            default=20,
+            help="validation points of the learning curve, one per chunk (default: 20)",
         )
     return parser
 
@@ -94,6 +108,15 @@ def _jobs(args: Any, argv: list[str]) -> list[tuple]:
         raise ValueError(f"--env-kwargs must be a JSON object, got {args.env_kwargs!r}")
     check_count("--steps", args.steps)
     check_seed("--seed", args.seed)
+    try:
+        overrides = json.loads(args.hyperparameters)
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"--hyperparameters must be a JSON object, got {args.hyperparameters!r} ({error})"
+        ) from None
+    if not isinstance(overrides, dict):
+        raise ValueError(f"--hyperparameters must be a JSON object, got {args.hyperparameters!r}")
+    args.overrides = overrides
     check_writable("--out", args.out, file=True)
     command = "python -m agents.rl " + shlex.join(argv)
     return [(args.algorithm, args.env, kwargs, args.steps, args.out, args.seed, command)]
@@ -104,15 +127,32 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
     try:
+        check_count("--curve-points", args.curve_points)
         for algorithm, env_id, kwargs, steps, out, seed, command in _jobs(args, argv):
-            checkpoint = train(algorithm, env_id, kwargs, steps, out, seed, command, args.device)
+            hyperparameters = {**HYPERPARAMETERS[algorithm], **getattr(args, "overrides", {})}
+            checkpoint = train(
+                algorithm,
+                env_id,
+                kwargs,
+                steps,
+                out,
+                seed,
+                command,
+                args.device,
+                hyperparameters=hyperparameters,
+                curve_points=args.curve_points,
+                resume=args.resume,
+            )
             print(
                 f"wrote {checkpoint_file(out, '.pt')} and {checkpoint_file(out, '.json')}: mean "
                 f"reward {checkpoint.evaluation['mean_reward']:.4f} after {checkpoint.steps} "
                 f"steps, {checkpoint.wall_time_s:.0f} s"
             )
     except KeyboardInterrupt:
-        print("interrupted: the run in progress wrote nothing", file=sys.stderr)
+        print(
+            "interrupted: the last finished chunk is in OUT.train.pt; add --resume to continue",
+            file=sys.stderr,
+        )
         raise SystemExit(130) from None
     except Exception as error:
         raise SystemExit(fail(error, args.debug)) from None

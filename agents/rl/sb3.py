@@ -13,9 +13,14 @@ episode). Decisions:
   evaluation). SB3's own ``.zip`` format is not used: it unpickles objects on load.
 * **Scope.** A baseline serves the problems its environment poses: the same utility, and K
   and N within the environment's ranges (padded and masked as the environment pads them).
-  The registered agents ``ppo``, ``sac`` and ``td3`` pick, for each problem, the shipped
-  checkpoint in :data:`CHECKPOINTS` whose environment poses it (utility, K, N; the narrowest
-  such environment wins); :meth:`RLAgent.supports` says whether one does. A problem does not
+  The registered agents, one per algorithm and action parameterisation (``ppo``,
+  ``ppo-structure``, ``sac-power``, ...; :func:`agent_name`), pick, for each problem, the
+  shipped checkpoint in :data:`CHECKPOINTS` of their algorithm and action whose environment
+  poses it (utility, K, N; the narrowest such environment wins); :meth:`RLAgent.supports`
+  says whether one does.
+* **Batched training.** Every algorithm trains on :data:`NUM_ENVS` copies of its
+  environment in one torch batch (:class:`agents.rl.vec_env.NativeVecEnv`), in chunks that
+  each end with a point of the learning curve on a fixed validation set and a resume state. A problem does not
   carry its channel model, so a checkpoint trained on Rayleigh channels also serves, say,
   sparse channels of the same size: its ``.json`` records what it was trained on.
 
@@ -39,7 +44,13 @@ import numpy as np
 import torch
 
 import beamgym
-from agents.storage import checkpoint_file, load_weights, locate, read_metadata
+from agents.storage import (
+    checkpoint_file,
+    load_weights,
+    locate,
+    read_metadata,
+    read_torch_file,
+)
 from beamgym.checks import check_count
 
 CHECKPOINTS = Path(__file__).parent / "checkpoints"
@@ -49,9 +60,9 @@ HYPERPARAMETERS: dict[str, dict[str, Any]] = {
     "ppo": {
         "gamma": 0.0,
         "gae_lambda": 1.0,
-        "n_steps": 256,
-        "batch_size": 256,
-        "n_epochs": 10,
+        "n_steps": 16,
+        "batch_size": 1024,
+        "n_epochs": 4,
         "learning_rate": 3e-4,
         "policy_kwargs": {"net_arch": [256, 256]},
     },
@@ -60,6 +71,7 @@ HYPERPARAMETERS: dict[str, dict[str, Any]] = {
         "buffer_size": 100_000,
         "learning_starts": 1_000,
         "batch_size": 256,
+        "gradient_steps": 8,
         "learning_rate": 3e-4,
         "policy_kwargs": {"net_arch": [256, 256]},
     },
@@ -68,15 +80,36 @@ HYPERPARAMETERS: dict[str, dict[str, Any]] = {
         "buffer_size": 100_000,
         "learning_starts": 1_000,
         "batch_size": 256,
+        "gradient_steps": 8,
+        "learning_rate": 1e-3,
+        "policy_kwargs": {"net_arch": [256, 256]},
+    },
+    "ddpg": {
+        "gamma": 0.0,
+        "buffer_size": 100_000,
+        "learning_starts": 1_000,
+        "batch_size": 256,
+        "gradient_steps": 8,
         "learning_rate": 1e-3,
         "policy_kwargs": {"net_arch": [256, 256]},
     },
 }
-"""Per algorithm: SB3 keyword arguments (all others are SB3's defaults)."""
+"""Per algorithm: SB3 keyword arguments (all others are SB3's defaults); a checkpoint records
+the ones it was trained with."""
 
-NUM_ENVS = {"ppo": 8, "sac": 4, "td3": 4}
-"""Parallel environments per algorithm during training (SB3 ``DummyVecEnv``); SAC and TD3
-take one gradient step per step of all their environments."""
+NUM_ENVS = {"ppo": 256, "sac": 64, "td3": 64, "ddpg": 64}
+"""Copies of the environment per algorithm during training, stepped as one batch
+(:class:`agents.rl.vec_env.NativeVecEnv`); the off-policy algorithms take
+``gradient_steps`` gradient steps per step of all copies."""
+
+ACTIONS = ("beamformer", "structure", "power")
+"""The action parameterisations an RL baseline may be trained with (``action=`` of the
+environment, :mod:`beamgym.actions`); each (algorithm, action) pair is its own agent."""
+
+
+def agent_name(algorithm: str, action: str = "beamformer") -> str:
+    """The registered name of a baseline: ``ppo`` (the beamformer action), ``ppo-structure``."""
+    return algorithm if action == "beamformer" else f"{algorithm}-{action}"
 
 
 @dataclass
@@ -99,6 +132,19 @@ class Checkpoint:
     command: str = ""
     evaluation: dict[str, float] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
+    n_envs: int = 0
+    curve: list[list[float]] = field(default_factory=list)
+    search: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def action(self) -> str:
+        """The environment's action parameterisation (``"beamformer"`` unless set)."""
+        return self.env_kwargs.get("action", "beamformer")
+
+    @property
+    def agent(self) -> str:
+        """The agent that serves this checkpoint (:func:`agent_name`)."""
+        return agent_name(self.algorithm, self.action)
 
     def __post_init__(self) -> None:
         if self.algorithm not in HYPERPARAMETERS:
@@ -113,11 +159,17 @@ class Checkpoint:
         if not isinstance(self.env_kwargs, dict) or not isinstance(self.hyperparameters, dict):
             raise ValueError("env_kwargs and hyperparameters must be JSON objects")
         check_count("steps", self.steps, minimum=0)
+        if self.action not in ACTIONS:
+            raise ValueError(
+                f"env_kwargs action must be one of {list(ACTIONS)}, got {self.action!r}"
+            )
 
 
 def shipped() -> list[str]:
-    """The algorithms with at least one checkpoint in :data:`CHECKPOINTS`."""
-    return sorted({path.name.split("-")[0] for path in CHECKPOINTS.glob("*.json")})
+    """The agents (:func:`agent_name`) with at least one checkpoint in :data:`CHECKPOINTS`."""
+    return sorted(
+        {read_checkpoint(path.with_suffix("")).agent for path in CHECKPOINTS.glob("*.json")}
+    )
 
 
 def _sb3_class(algorithm: str) -> type:
@@ -132,13 +184,17 @@ def _sb3_class(algorithm: str) -> type:
     return getattr(stable_baselines3, algorithm.upper())
 
 
-def make_env(checkpoint: Checkpoint, **overrides: Any) -> gym.Env:
-    """The environment a checkpoint was trained on (JSON lists become ``(min, max)``)."""
-    kwargs = {
+def _env_kwargs(checkpoint: Checkpoint, **overrides: Any) -> dict[str, Any]:
+    """The checkpoint's environment keywords (JSON lists become ``(min, max)``)."""
+    return {
         key: tuple(value) if isinstance(value, list) else value
         for key, value in {**checkpoint.env_kwargs, **overrides}.items()
     }
-    return gym.make(checkpoint.env_id, **kwargs)
+
+
+def make_env(checkpoint: Checkpoint, **overrides: Any) -> gym.Env:
+    """The environment a checkpoint was trained on."""
+    return gym.make(checkpoint.env_id, **_env_kwargs(checkpoint, **overrides))
 
 
 def build_model(checkpoint: Checkpoint, env: gym.Env | None = None, device: str = "cpu") -> Any:
@@ -199,23 +255,92 @@ def evaluate(model: Any, checkpoint: Checkpoint, episodes: int = 100, seed: int 
     return float(np.mean(rewards))
 
 
-def _progress_bar(total: int) -> Any:
-    """An SB3 callback drawing a tqdm bar over the training steps (without SB3's ``rich``)."""
+def _progress_bar(total: int, initial: int = 0) -> Any:
+    """An SB3 callback drawing one tqdm bar over the training steps across the run's chunks
+    (without SB3's ``rich``); ``close()`` ends it."""
     from stable_baselines3.common.callbacks import BaseCallback
     from tqdm.auto import tqdm
 
     class ProgressBar(BaseCallback):
-        def _on_training_start(self) -> None:
-            self.bar = tqdm(total=total, unit="step", desc="training")
+        def __init__(self) -> None:
+            super().__init__()
+            self.bar = tqdm(total=total, initial=initial, unit="step", desc="training")
 
         def _on_step(self) -> bool:
             self.bar.update(self.training_env.num_envs)
             return True
 
-        def _on_training_end(self) -> None:
+        def close(self) -> None:
             self.bar.close()
 
     return ProgressBar()
+
+
+def validate(model: Any, checkpoint: Checkpoint, episodes: int = 100, seed: int = 10_000) -> float:
+    """Mean reward per step of the deterministic policy on a fixed validation set: ``episodes``
+    episodes of the checkpoint's environment in one batch of the native vector env, drawn from
+    ``seed`` (the same channels at every point of a learning curve; training draws from the
+    run's own seed)."""
+    from agents.rl.vec_env import NativeVecEnv
+
+    venv = NativeVecEnv(checkpoint.env_id, episodes, **_env_kwargs(checkpoint))
+    venv.seed(seed)
+    obs, total = venv.reset(), 0.0
+    for _ in range(venv.max_episode_steps):
+        action, _ = model.predict(obs, deterministic=True)
+        obs, rewards, _, _ = venv.step(action)
+        total += float(rewards.astype(np.float64).mean())
+    return total / venv.max_episode_steps
+
+
+def _optimizers(model: Any) -> dict[str, torch.optim.Optimizer]:
+    """The optimisers of an SB3 model by attribute path (PPO's policy, the off-policy actor and
+    critic, SAC's entropy coefficient)."""
+    found = {}
+    for owner, attribute in (
+        ("policy", "optimizer"),
+        ("actor", "optimizer"),
+        ("critic", "optimizer"),
+        ("", "ent_coef_optimizer"),
+    ):
+        holder = getattr(model, owner, None) if owner else model
+        optimizer = getattr(holder, attribute, None)
+        if isinstance(optimizer, torch.optim.Optimizer):
+            found[f"{owner}.{attribute}".strip(".")] = optimizer
+    return found
+
+
+def _save_state(path: Path, model: Any, checkpoint: Checkpoint) -> None:
+    """The resume state (tensors and plain values only: it loads with ``weights_only``)."""
+    state = {
+        "checkpoint": json.dumps(asdict(checkpoint)),
+        "policy": model.policy.state_dict(),
+        "optimizers": {name: opt.state_dict() for name, opt in _optimizers(model).items()},
+        "log_ent_coef": getattr(model, "log_ent_coef", torch.zeros(0)).detach(),
+        "num_timesteps": int(model.num_timesteps),
+    }
+    partial = path.with_name(path.name + ".partial")
+    torch.save(state, partial)  # then renamed: a kill while saving keeps the last state
+    partial.replace(path)
+
+
+def _restore(path: Path, model: Any, checkpoint: Checkpoint, device: str) -> Checkpoint:
+    """Load the resume state into ``model``; returns the checkpoint record it was saved with
+    (steps, wall time and curve so far). A state of another configuration is an error."""
+    state = read_torch_file(path, "resume state", device)
+    saved = Checkpoint(**json.loads(state["checkpoint"]))
+    same = ("algorithm", "env_id", "env_kwargs", "hyperparameters", "seed", "n_envs")
+    if any(getattr(saved, key) != getattr(checkpoint, key) for key in same):
+        raise ValueError(
+            f"resume state {path} was written by another configuration; use a new --out"
+        )
+    model.policy.load_state_dict(state["policy"])
+    for name, optimizer in _optimizers(model).items():
+        optimizer.load_state_dict(state["optimizers"][name])
+    if state["log_ent_coef"].numel():
+        model.log_ent_coef.data.copy_(state["log_ent_coef"])
+    model.num_timesteps = state["num_timesteps"]
+    return saved
 
 
 def train(
@@ -227,29 +352,66 @@ def train(
     seed: int = 0,
     command: str = "",
     device: str = "cpu",
+    *,
+    hyperparameters: dict[str, Any] | None = None,
+    search: dict[str, Any] | None = None,
+    curve_points: int = 20,
+    resume: bool = False,
+    progress: bool = True,
 ) -> Checkpoint:
-    """Train ``algorithm`` for at least ``steps`` environment steps (SB3 collects whole
-    rollouts, so PPO rounds up to ``n_steps x`` its environments), evaluate it and save the
-    checkpoint, which records the steps taken."""
+    """Train ``algorithm`` on ``NUM_ENVS[algorithm]`` copies of the environment in one batch
+    (:class:`agents.rl.vec_env.NativeVecEnv`) for at least ``steps`` environment steps, and
+    save the checkpoint ``OUT.pt`` + ``OUT.json``.
+
+    The run goes in ``curve_points`` chunks; after each, the deterministic policy is scored on
+    the fixed validation set (:func:`validate`), which makes the learning curve recorded in
+    the checkpoint, and the resume state ``OUT.train.pt`` is written. With ``resume`` a run
+    continues from that state: the weights, optimisers and step count are restored; the
+    off-policy replay buffer and SB3's random state are not (a resumed run refills its
+    buffer, and is not bit-identical to an uninterrupted one). The checkpoint records the
+    steps taken (PPO rounds each chunk up to whole rollouts), the wall time, the
+    hyper-parameters (``hyperparameters``, default :data:`HYPERPARAMETERS`), the ``search``
+    that chose them and the ``command``.
+    """
     check_count("steps", steps)
-    from stable_baselines3.common.env_util import make_vec_env
+    check_count("curve_points", curve_points)
+    from agents.rl.vec_env import NativeVecEnv
 
     checkpoint = Checkpoint(
         algorithm=algorithm,
         env_id=env_id,
         env_kwargs=env_kwargs,
-        hyperparameters=HYPERPARAMETERS.get(algorithm, {}),
+        hyperparameters=HYPERPARAMETERS.get(algorithm, {})
+        if hyperparameters is None
+        else hyperparameters,
         steps=steps,
         seed=seed,
         command=command,
+        n_envs=NUM_ENVS.get(algorithm, 1),
+        search=search or {},
     )
     _sb3_class(algorithm)  # validates the name before any work
-    envs = make_vec_env(lambda: make_env(checkpoint), n_envs=NUM_ENVS[algorithm], seed=seed)
-    model = build_model(checkpoint, envs, device)
-    start = time.perf_counter()
-    model.learn(steps, callback=_progress_bar(steps))
+    venv = NativeVecEnv(env_id, checkpoint.n_envs, **_env_kwargs(checkpoint))
+    model = build_model(checkpoint, venv, device)
+    state = checkpoint_file(out, ".train.pt")
+    state.parent.mkdir(parents=True, exist_ok=True)
+    if resume and state.is_file():
+        saved = _restore(state, model, checkpoint, device)
+        checkpoint.curve, checkpoint.wall_time_s = saved.curve, saved.wall_time_s
+    chunk = -(-steps // curve_points)
+    bar = _progress_bar(steps, int(model.num_timesteps)) if progress else None
+    while model.num_timesteps < steps:
+        start = time.perf_counter()
+        model.learn(
+            min(chunk, steps - model.num_timesteps), callback=bar, reset_num_timesteps=False
+        )
+        checkpoint.wall_time_s = round(checkpoint.wall_time_s + time.perf_counter() - start, 1)
+        checkpoint.curve.append([int(model.num_timesteps), validate(model, checkpoint)])
+        checkpoint.steps = int(model.num_timesteps)
+        _save_state(state, model, checkpoint)
+    if bar is not None:
+        bar.close()
     checkpoint.steps = int(model.num_timesteps)
-    checkpoint.wall_time_s = round(time.perf_counter() - start, 1)
     checkpoint.evaluation = {"mean_reward": evaluate(model, checkpoint)}
     import stable_baselines3
 

@@ -5,19 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 
 from agents.adapters import PolicySolver
 from agents.problem import Problem
 from agents.registry import register
-from agents.rl.sb3 import CHECKPOINTS, load, make_env, read_checkpoint
+from agents.rl.sb3 import ACTIONS, CHECKPOINTS, agent_name, load, make_env, read_checkpoint
 from agents.solver import NotApplicable, Solver
 from beamgym.layout import TASKS
 
 
 class RLAgent(Solver):
-    """A trained SB3 baseline as a solver; subclasses fix the algorithm.
+    """A trained SB3 baseline as a solver; subclasses fix the algorithm and the action
+    parameterisation it was trained with (:data:`AGENTS`).
 
     Padded batches are grouped by mask pattern like every solver's, and each group is padded
     again the way the environment pads (inactive users and antennas last).
@@ -31,21 +33,27 @@ class RLAgent(Solver):
 
     utilities = TASKS
     config_keys = ("checkpoint",)
+    algorithm: ClassVar[str]
+    action: ClassVar[str]
 
     def __init__(self, checkpoint: str | None = None, dtype: str = "float32") -> None:
         super().__init__(dtype)
         self.checkpoint = checkpoint
         folder = CHECKPOINTS if checkpoint is None else Path(checkpoint)
         if folder.is_dir():
-            paths = [path.with_suffix("") for path in sorted(folder.glob(f"{self.name}-*.json"))]
+            found = [
+                path.with_suffix("") for path in sorted(folder.glob(f"{self.algorithm}-*.json"))
+            ]
+            paths = [path for path in found if read_checkpoint(path).agent == self.name]
         else:
             paths = [folder]
         self._scenarios = {}
         for path in paths:
             checkpoint = read_checkpoint(path)
-            if checkpoint.algorithm != self.name:
+            if checkpoint.agent != self.name:
                 raise ValueError(
-                    f"checkpoint {str(path)!r} holds a {checkpoint.algorithm} policy, not {self.name}"
+                    f"checkpoint {str(path)!r} holds a {checkpoint.agent} policy (algorithm "
+                    f"{checkpoint.algorithm}, action {checkpoint.action!r}), not {self.name}"
                 )
             self._scenarios[path] = make_env(checkpoint).unwrapped.scenario
         self._solvers: dict[Path, PolicySolver] = {}
@@ -89,22 +97,31 @@ class RLAgent(Solver):
         return self._solvers[path]._solve(problem)
 
 
-@register
-class PPOAgent(RLAgent):
-    """Proximal policy optimisation (Schulman et al. 2017), SB3; see :mod:`agents.rl`."""
-
-    name = "ppo"
-
-
-@register
-class SACAgent(RLAgent):
-    """Soft actor-critic (Haarnoja et al. 2018), SB3; see :mod:`agents.rl`."""
-
-    name = "sac"
+ALGORITHMS = {
+    "ppo": "Proximal policy optimisation (Schulman et al. 2017)",
+    "sac": "Soft actor-critic (Haarnoja et al. 2018)",
+    "td3": "Twin delayed DDPG (Fujimoto et al. 2018)",
+    "ddpg": "Deep deterministic policy gradient (Lillicrap et al. 2016)",
+}
+"""The SB3 algorithms served as agents, with the paper each follows."""
 
 
-@register
-class TD3Agent(RLAgent):
-    """Twin delayed DDPG (Fujimoto et al. 2018), SB3; see :mod:`agents.rl`."""
+def _agent_class(algorithm: str, action: str) -> type[RLAgent]:
+    name = agent_name(algorithm, action)
+    doc = (
+        f"{ALGORITHMS[algorithm]}, SB3, acting through the environment's "
+        f"``action={action!r}``; see :mod:`agents.rl`."
+    )
+    return type(
+        f"{name.title().replace('-', '')}Agent",
+        (RLAgent,),
+        {"__doc__": doc, "name": name, "algorithm": algorithm, "action": action},
+    )
 
-    name = "td3"
+
+AGENTS = {
+    agent_name(algorithm, action): register(_agent_class(algorithm, action))
+    for algorithm in ALGORITHMS
+    for action in ACTIONS
+}
+"""Every RL agent by name: one per (algorithm, action parameterisation)."""

@@ -56,16 +56,18 @@ def untrained_checkpoints(tmp_path_factory) -> None:
     )
     FAST_CONFIG["sallo-m"] = {"checkpoint": str(folder / "sallo-m")}
     for algorithm in rl.HYPERPARAMETERS:
-        checkpoint = rl.Checkpoint(
-            algorithm,
-            "MISO-MultiTask-v0",
-            {"num_users": [1, 4], "num_antennas": [1, 5], "snr_db": [-5, 30]},
-            rl.HYPERPARAMETERS[algorithm],
-            steps=0,
-            seed=0,
-        )
-        rl.save(rl.build_model(checkpoint), checkpoint, folder / algorithm)
-        FAST_CONFIG[algorithm] = {"checkpoint": str(folder / algorithm)}
+        for action in rl.ACTIONS:
+            name = rl.agent_name(algorithm, action)
+            checkpoint = rl.Checkpoint(
+                algorithm,
+                "MISO-MultiTask-v0",
+                {"num_users": [1, 4], "num_antennas": [1, 5], "snr_db": [-5, 30], "action": action},
+                rl.HYPERPARAMETERS[algorithm],
+                steps=0,
+                seed=0,
+            )
+            rl.save(rl.build_model(checkpoint), checkpoint, folder / name)
+            FAST_CONFIG[name] = {"checkpoint": str(folder / name)}
 
 
 def solver_for(name: str) -> agents.Solver:

@@ -64,7 +64,7 @@ def test_default_line_up_adds_the_task_reference():
     ]
     assert not {"maxmin", "pf", "ee"} & set(defaults)
     assert set(rl.shipped()) <= set(defaults)  # RL algorithms join when they have checkpoints
-    assert not (set(rl.HYPERPARAMETERS) - set(rl.shipped())) & set(defaults)
+    assert not (set(rl.AGENTS) - set(rl.shipped())) & set(defaults)
     specs = [parse_agent(a) for a in ("zf", "zf", "wmmse(tolerance=0.1)")]
     assert [s.label for s in line_up("min_rate", specs)] == ["zf", "wmmse(tolerance=0.1)", "maxmin"]
     assert [s.label for s in line_up("sum_rate", specs)][-1] == "wmmse"

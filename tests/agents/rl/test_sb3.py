@@ -89,9 +89,55 @@ def test_cli_trains_and_records_its_command(tmp_path):
     main(train_args(json.dumps({"num_users": 2, "num_antennas": 2}), 20, out))
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["command"].startswith("python -m agents.rl train ppo --env MISO-SumRate-v0")
-    assert meta["steps"] == 2048 and meta["wall_time_s"] > 0  # the steps taken: 8 envs x 256
+    rollout = rl.NUM_ENVS["ppo"] * rl.HYPERPARAMETERS["ppo"]["n_steps"]
+    assert meta["steps"] == rollout and meta["wall_time_s"] > 0  # the steps taken: one rollout
+    assert meta["n_envs"] == rl.NUM_ENVS["ppo"] and [s for s, _ in meta["curve"]] == [rollout]
     model, checkpoint = rl.load(out)
     assert rl.evaluate(model, checkpoint) == pytest.approx(meta["evaluation"]["mean_reward"])
+    assert rl.validate(model, checkpoint) == pytest.approx(meta["curve"][-1][1])
+
+
+def test_a_resumed_run_continues_its_steps_and_its_learning_curve(tmp_path):
+    """The resume state restores weights, optimiser and step count: a second call with more
+    steps continues the curve; another configuration cannot resume from it."""
+    out, kwargs = tmp_path / "sac-tiny", {"num_users": 2, "num_antennas": 2}
+    small = {**rl.HYPERPARAMETERS["sac"], "learning_starts": 64, "batch_size": 64}
+    first = rl.train(
+        "sac",
+        "MISO-SumRate-v0",
+        kwargs,
+        128,
+        out,
+        hyperparameters=small,
+        curve_points=2,
+        progress=False,
+    )
+    assert [s for s, _ in first.curve] == [64, 128]
+    more = rl.train(
+        "sac",
+        "MISO-SumRate-v0",
+        kwargs,
+        256,
+        out,
+        hyperparameters=small,
+        curve_points=4,
+        resume=True,
+        progress=False,
+    )
+    assert more.curve[:2] == first.curve and [s for s, _ in more.curve[2:]] == [192, 256]
+    assert more.steps == 256 and more.wall_time_s >= first.wall_time_s
+    with pytest.raises(ValueError, match="another configuration"):
+        rl.train(
+            "sac",
+            "MISO-SumRate-v0",
+            kwargs,
+            512,
+            out,
+            seed=1,
+            hyperparameters=small,
+            resume=True,
+            progress=False,
+        )
 
 
 @pytest.mark.parametrize(
@@ -160,10 +206,27 @@ def test_suffixes_are_appended_never_substituted(tmp_path, rng):
     assert [rl.load(tmp_path / name)[1].seed for name in ("exp.lr1", "exp.lr2")] == [1, 2]
 
 
-def test_an_agent_refuses_another_algorithms_checkpoint(tmp_path):
+def test_an_agent_refuses_another_algorithms_or_actions_checkpoint(tmp_path):
     sac = untrained("sac", tmp_path, **SUM_RATE_4X4)
-    with pytest.raises(ValueError, match="holds a sac policy, not ppo"):
+    with pytest.raises(ValueError, match="holds a sac policy .* not ppo"):
         agents.make("ppo", checkpoint=str(sac))
+    structured = untrained("ppo", tmp_path / "s", **SUM_RATE_4X4, action="structure")
+    with pytest.raises(ValueError, match="holds a ppo-structure policy .* not ppo$"):
+        agents.make("ppo", checkpoint=str(structured))
+    assert agents.make("ppo-structure", checkpoint=str(structured)).supports("sum_rate", 4, 4)
+
+
+def test_a_folder_serves_each_agent_its_own_actions_checkpoints(tmp_path, torch_rng):
+    """``ppo`` and ``ppo-structure`` pick from one folder by the action each was trained with."""
+    untrained("ppo", tmp_path, **SUM_RATE_4X4)
+    structured = untrained("ppo", tmp_path / "sub", **SUM_RATE_4X4, action="structure")
+    structured.with_suffix(".json").rename(tmp_path / "ppo-structure-x.json")
+    structured.with_suffix(".pt").rename(tmp_path / "ppo-structure-x.pt")
+    H = torch.randn(3, 4, 4, dtype=torch.complex128, generator=torch_rng)
+    for name in ("ppo", "ppo-structure"):
+        W = agents.make(name, checkpoint=str(tmp_path)).solve(H, 10.0)
+        assert torch.allclose(transmit_power(W), torch.full((3,), 10.0, dtype=torch.float64))
+    assert not agents.make("sac-structure", checkpoint=str(tmp_path)).supports("sum_rate", 4, 4)
 
 
 @pytest.mark.parametrize("content", [b"", b"\x00\x01garbage", b"{not json"])
