@@ -82,6 +82,7 @@ HYPERPARAMETERS: dict[str, dict[str, Any]] = {
         "batch_size": 256,
         "gradient_steps": 8,
         "learning_rate": 1e-3,
+        "action_noise_std": 0.1,
         "policy_kwargs": {"net_arch": [256, 256]},
     },
     "ddpg": {
@@ -91,11 +92,13 @@ HYPERPARAMETERS: dict[str, dict[str, Any]] = {
         "batch_size": 256,
         "gradient_steps": 8,
         "learning_rate": 1e-3,
+        "action_noise_std": 0.1,
         "policy_kwargs": {"net_arch": [256, 256]},
     },
 }
 """Per algorithm: SB3 keyword arguments (all others are SB3's defaults); a checkpoint records
-the ones it was trained with."""
+the ones it was trained with. ``action_noise_std`` stands for SB3's ``action_noise``: Gaussian
+exploration noise of that standard deviation on every action entry (TD3, DDPG)."""
 
 NUM_ENVS = {"ppo": 256, "sac": 64, "td3": 64, "ddpg": 64}
 """Copies of the environment per algorithm during training, stepped as one batch
@@ -202,7 +205,14 @@ def build_model(checkpoint: Checkpoint, env: gym.Env | None = None, device: str 
     cls = _sb3_class(checkpoint.algorithm)
     if env is None:
         env = make_env(checkpoint)
-    return cls("MlpPolicy", env, seed=checkpoint.seed, device=device, **checkpoint.hyperparameters)
+    kwargs = dict(checkpoint.hyperparameters)
+    std = kwargs.pop("action_noise_std", None)  # JSON-able stand-in for SB3's action_noise
+    if std is not None:
+        from stable_baselines3.common.noise import NormalActionNoise
+
+        dim = env.action_space.shape[-1]
+        kwargs["action_noise"] = NormalActionNoise(np.zeros(dim), np.full(dim, float(std)))
+    return cls("MlpPolicy", env, seed=checkpoint.seed, device=device, **kwargs)
 
 
 def save(model: Any, checkpoint: Checkpoint, path: str | Path) -> None:
