@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shlex
 import sys
+from pathlib import Path
 from typing import Any
 
 from agents.rl.sb3 import CHECKPOINTS, HYPERPARAMETERS, train
@@ -62,9 +63,15 @@ def _parser() -> CommandLine:
     one.add_argument("--seed", type=int, default=0, help="seed, 0 to 2**32 - 1 (default: 0)")
     one.add_argument("--out", required=True, help="checkpoint path without suffix")
     one.add_argument(
+        "--search",
+        help="a search record (python -m agents.rl.search): train with its best settings and "
+        "keep the record in the checkpoint",
+    )
+    one.add_argument(
         "--hyperparameters",
         default="{}",
-        help="JSON object of SB3 keywords overriding the algorithm's defaults (HYPERPARAMETERS)",
+        help="JSON object of SB3 keywords overriding the algorithm's defaults (HYPERPARAMETERS) "
+        "and the search's best settings",
     )
     shipped = commands.add_parser("train-shipped", help="retrain the shipped checkpoints")
     shipped.add_argument("--only", nargs="*", choices=sorted(SHIPPED), default=sorted(SHIPPED))
@@ -116,6 +123,17 @@ def _jobs(args: Any, argv: list[str]) -> list[tuple]:
         ) from None
     if not isinstance(overrides, dict):
         raise ValueError(f"--hyperparameters must be a JSON object, got {args.hyperparameters!r}")
+    args.record = {}
+    if args.search:
+        try:
+            args.record = json.loads(Path(args.search).read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            raise ValueError(
+                f"--search {args.search}: cannot read a search record ({error})"
+            ) from None
+        if not isinstance(args.record, dict) or args.record.get("algorithm") != args.algorithm:
+            raise ValueError(f"--search {args.search} is not a search record of {args.algorithm}")
+        overrides = {**args.record["best_hyperparameters"], **overrides}
     args.overrides = overrides
     check_writable("--out", args.out, file=True)
     command = "python -m agents.rl " + shlex.join(argv)
@@ -140,6 +158,7 @@ def main(argv: list[str] | None = None) -> None:
                 command,
                 args.device,
                 hyperparameters=hyperparameters,
+                search=getattr(args, "record", {}),
                 curve_points=args.curve_points,
                 resume=args.resume,
             )

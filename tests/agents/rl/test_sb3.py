@@ -238,3 +238,25 @@ def test_broken_checkpoint_files_are_errors_naming_the_file(tmp_path, content):
     (tmp_path / f"{path.name}.json").write_bytes(content)
     with pytest.raises(ValueError, match=f"{path.name}.json"):
         rl.load(path)
+
+
+def test_cli_trains_with_a_search_records_best_settings_and_keeps_the_record(tmp_path, capsys):
+    record = {
+        "algorithm": "ppo",
+        "best": {"n_epochs": 1},
+        "best_hyperparameters": {**rl.HYPERPARAMETERS["ppo"], "n_epochs": 1},
+        "trials": [{"params": {"n_epochs": 1}, "validation_reward": 1.0}],
+    }
+    (tmp_path / "search.json").write_text(json.dumps(record))
+    out = tmp_path / "ppo-searched"
+    env_kwargs = json.dumps({"num_users": 2, "num_antennas": 2})
+    main([*train_args(env_kwargs, 20, out), "--search", str(tmp_path / "search.json")])
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["search"] == record and meta["hyperparameters"]["n_epochs"] == 1
+    record["algorithm"] = "sac"
+    (tmp_path / "search.json").write_text(json.dumps(record))
+    with pytest.raises(SystemExit):
+        main(
+            [*train_args(env_kwargs, 20, tmp_path / "x"), "--search", str(tmp_path / "search.json")]
+        )
+    assert "is not a search record of ppo" in capsys.readouterr().err
