@@ -127,6 +127,47 @@ def generalisation(results: list[ConfigResults]) -> list[str]:
     return lines
 
 
+def training(results: list[ConfigResults]) -> list[str]:
+    """The "How the RL baselines were trained" section: one row per checkpoint any unit used,
+    from the training records the units carry (``training``)."""
+    seen: dict[tuple[str, str], dict] = {}
+    for entry in results:
+        for record in entry.records:
+            for item in record.get("training") or []:
+                seen.setdefault((record["agent"], item["checkpoint"]), item)
+    if not seen:
+        return []
+    rows = []
+    for (agent, name), item in sorted(seen.items()):
+        hyper = item["hyperparameters"]
+        net = hyper.get("policy_kwargs", {}).get("net_arch", "default")
+        search = (
+            f"{item['search_trials']} trials x {item['search_steps']:,} steps"
+            if item["search_trials"]
+            else "none (defaults)"
+        )
+        rows.append(
+            [
+                f"`{agent}`",
+                f"`{name}`",
+                f"{item['steps']:,}",
+                f"{item['wall_time_s'] / 60:.1f} min",
+                str(item["n_envs"] or "–"),
+                f"lr {hyper.get('learning_rate')}, batch {hyper.get('batch_size')}, MLP {net}",
+                search,
+            ]
+        )
+    header = ["agent", "checkpoint", "env steps", "training wall time", "copies", "settings"]
+    lines = ["## How the RL baselines were trained", ""]
+    lines += [
+        "Each checkpoint's `.json` (in `agents/rl/checkpoints`) records its command, seeds, "
+        "hyper-parameters, learning curve on a fixed validation set, and the search that "
+        "chose its settings. `copies`: environments stepped as one batch during training.",
+        "",
+    ]
+    return lines + _table([*header, "hyper-parameter search"], rows)
+
+
 def _configuration(
     entry: ConfigResults, figures: dict[str | None, list[Path]], root: Path
 ) -> list[str]:
@@ -213,6 +254,7 @@ def write_leaderboard(
         "",
         *overview(results),
         *generalisation(results),
+        *training(results),
         "## Configurations",
         "",
     ]

@@ -116,6 +116,7 @@ def _run_unit(
         "time_per_channel_s": None,
         "latency_s": None,
         "trained_on": None,
+        "training": None,
     }
     if channels is not None:
         try:
@@ -128,6 +129,7 @@ def _run_unit(
             outcome = evaluate(agent, channels, device)
             record.update(
                 parameters=count_parameters(agent),  # after solving: models may load lazily
+                training=training_records(agent),
                 status=outcome.status,
                 reason=outcome.reason,
                 solved_utility=outcome.solved_utility,
@@ -150,6 +152,13 @@ def trained_sizes(agent: Any) -> list[list] | None:
     (``trained_on()``, the learned solvers), else ``None``."""
     trained = getattr(agent, "trained_on", None)
     return sorted([utility, k, n] for utility, k, n in trained()) if callable(trained) else None
+
+
+def training_records(agent: Any) -> list[dict] | None:
+    """How an agent's models were trained, if it says (``training()``, the RL agents: one
+    record per checkpoint it used), else ``None``."""
+    training = getattr(agent, "training", None)
+    return training() if callable(training) else None
 
 
 def run(

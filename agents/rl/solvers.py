@@ -78,6 +78,29 @@ class RLAgent(Solver):
         """Whether a checkpoint serves this utility at K users and N antennas."""
         return self._match(utility, num_users, num_antennas) is not None
 
+    def training(self) -> list[dict]:
+        """How the checkpoints it has loaded (those its problems needed) were trained: one
+        record each, from the checkpoint's ``.json`` (what a leaderboard reports)."""
+        records = []
+        for path in sorted(self._solvers, key=str):
+            checkpoint = read_checkpoint(path)
+            records.append(
+                {
+                    "checkpoint": Path(path).name,
+                    "algorithm": checkpoint.algorithm,
+                    "action": checkpoint.action,
+                    "env_id": checkpoint.env_id,
+                    "env_kwargs": checkpoint.env_kwargs,
+                    "steps": checkpoint.steps,
+                    "wall_time_s": checkpoint.wall_time_s,
+                    "n_envs": checkpoint.n_envs,
+                    "hyperparameters": checkpoint.hyperparameters,
+                    "search_trials": len(checkpoint.search.get("trials", [])),
+                    "search_steps": checkpoint.search.get("steps_per_trial"),
+                }
+            )
+        return records
+
     def parameters(self) -> Iterator[torch.nn.Parameter]:
         """The weights of the policies this agent has loaded (those its problems needed)."""
         for solver in self._solvers.values():

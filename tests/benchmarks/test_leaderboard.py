@@ -35,3 +35,27 @@ def test_generalisation_marks_sizes_and_utilities_outside_training():
     assert "| `proportional_fair-rayleigh-K4-N8-10dB` | 4 | 8 | **no** | 90.0 |" in text
     assert "K2to8" not in text and "wmmse" not in text
     assert "### `ubert`" not in text  # no rows of it
+
+
+def test_the_rl_training_section_reports_what_each_used_checkpoint_records(tmp_path):
+    """The section is read from the units' records, which copy each checkpoint's metadata."""
+    import json
+
+    from benchmarks.cli import main
+
+    suite = tmp_path / "rl.toml"
+    suite.write_text(
+        'name = "rl"\n[defaults]\nseeds = [1, 2]\nblocks = 2\n'
+        "kwargs = {num_users = 4, num_antennas = 4, snr_db = 10.0}\n"
+        '[[configurations]]\nname = "sum-rate"\nenv_id = "MISO-SumRate-v0"\n'
+    )
+    out = tmp_path / "out"
+    args = ["run", "--suite", str(suite), "--out", str(out), "--no-progress", "--agents", "ppo"]
+    assert main(args) == 0
+    text = (out / "LEADERBOARD.md").read_text()
+    meta = json.loads((agents.rl.CHECKPOINTS / "ppo-sum_rate-4x4.json").read_text())
+    start = text.index("## How the RL baselines were trained")
+    section = text[start : text.index("## Configurations")]
+    row = next(line for line in section.splitlines() if "`ppo-sum_rate-4x4`" in line)
+    assert f"{meta['steps']:,}" in row and f"lr {meta['hyperparameters']['learning_rate']}" in row
+    assert "`wmmse`" not in section  # classical agents were not trained
