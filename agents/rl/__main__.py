@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agents.rl.sb3 import CHECKPOINTS, HYPERPARAMETERS, train
+from agents.rl.sb3 import CHECKPOINTS, HYPERPARAMETERS, agent_name, train
 from agents.storage import CommandLine, check_seed, check_writable, checkpoint_file, device, fail
 from beamgym.checks import check_count
 from beamgym.layout import TASKS
@@ -28,28 +28,59 @@ _PPO_TASKS += [(task, 8, 8) for task in ("weighted_sum_rate", "min_rate", "propo
 _PPO_TASKS += [("sum_rate", (2, 8), 8)]
 
 
-def _entry(algorithm: str, task: str, users: int | tuple[int, int], antennas: int, steps: int):
+def _entry(
+    algorithm: str,
+    action: str,
+    task: str,
+    users: int | tuple[int, int],
+    antennas: int,
+    steps: int,
+):
     size = f"{users[0]}to{users[1]}" if isinstance(users, tuple) else users
     kwargs = {
         "num_users": list(users) if isinstance(users, tuple) else users,
         "num_antennas": antennas,
         "snr_db": [0, 20],
     }
-    return f"{algorithm}-{task}-{size}x{antennas}", (algorithm, env_id_for(task), kwargs, steps)
+    if action != "beamformer":
+        kwargs["action"] = action
+    name = f"{agent_name(algorithm, action)}-{task}-{size}x{antennas}"
+    return name, (algorithm, env_id_for(task), kwargs, steps)
 
 
 SHIPPED: dict[str, tuple[str, str, dict, int]] = dict(
-    [_entry("ppo", *task, steps=200_000) for task in _PPO_TASKS]
-    + [_entry("sac", "sum_rate", k, n, steps=40_000) for k, n in ((4, 4), (4, 8))]
+    [
+        _entry("ppo", action, *task, steps=10_000_000)
+        for action in ("beamformer", "structure")
+        for task in _PPO_TASKS
+    ]
+    + [
+        _entry(algorithm, "structure", "sum_rate", k, n, steps=1_000_000)
+        for algorithm in ("sac", "td3", "ddpg")
+        for k, n in ((4, 8), (8, 8))
+    ]
+    + [_entry("sac", "beamformer", "sum_rate", k, n, steps=1_000_000) for k, n in ((4, 8), (8, 8))]
 )
 """Checkpoint name -> (algorithm, env id, env kwargs, steps): what ``train-shipped`` trains.
 
 The configurations of the ``standard`` benchmark suite, each trained with the SNR drawn from
 0-20 dB per episode so that one model serves the suite's 0, 10 and 20 dB rows: PPO for every
-(utility, K, N) of the suite (200k steps, a few minutes each on a 2-core CPU), SAC for the
-sum rate at K = 4 (40k steps: its gradient step per environment step makes it ~30x slower per
-sample). TD3 is available to ``train`` but not shipped.
+(utility, K, N) of the suite with the raw and the structured action (10M environment steps
+each), SAC, TD3 and DDPG with the structured action and SAC with the raw one for the sum rate
+at K = 4 and 8, N = 8 (1M steps each; their learning curves, in the checkpoints, show where
+they flatten). The settings are the best of the search recorded in
+``agents/rl/searches/ALGO-ACTION-sum_rate-4x8.json`` where there is one
+(:func:`search_record`), else :data:`~agents.rl.sb3.HYPERPARAMETERS`.
 """
+
+SEARCHES = Path(__file__).parent / "searches"
+"""The recorded hyper-parameter searches (``python -m agents.rl.search``)."""
+
+
+def search_record(algorithm: str, action: str) -> dict[str, Any]:
+    """The search record of ``(algorithm, action)`` on the sum rate at K = 4, N = 8, or ``{}``."""
+    path = SEARCHES / f"{algorithm}-{action}-sum_rate-4x8.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def _parser() -> CommandLine:
@@ -96,14 +127,15 @@ def _parser() -> CommandLine:
 
 def _jobs(args: Any, argv: list[str]) -> list[tuple]:
     """The runs the command line asks for, checked: (algorithm, env id, kwargs, steps, out,
-    seed, command)."""
+    seed, command, search record)."""
     if args.command == "train-shipped":
         check_writable("train-shipped", CHECKPOINTS)
         jobs = []
         for name in args.only:
             algorithm, env_id, kwargs, steps = SHIPPED[name]
             command = f"python -m agents.rl train-shipped --only {name}"
-            jobs.append((algorithm, env_id, kwargs, steps, CHECKPOINTS / name, 0, command))
+            record = search_record(algorithm, kwargs.get("action", "beamformer"))
+            jobs.append((algorithm, env_id, kwargs, steps, CHECKPOINTS / name, 0, command, record))
         return jobs
     try:
         kwargs = json.loads(args.env_kwargs)
@@ -123,21 +155,20 @@ def _jobs(args: Any, argv: list[str]) -> list[tuple]:
         ) from None
     if not isinstance(overrides, dict):
         raise ValueError(f"--hyperparameters must be a JSON object, got {args.hyperparameters!r}")
-    args.record = {}
+    record = {}
     if args.search:
         try:
-            args.record = json.loads(Path(args.search).read_text())
+            record = json.loads(Path(args.search).read_text())
         except (OSError, json.JSONDecodeError) as error:
             raise ValueError(
                 f"--search {args.search}: cannot read a search record ({error})"
             ) from None
-        if not isinstance(args.record, dict) or args.record.get("algorithm") != args.algorithm:
+        if not isinstance(record, dict) or record.get("algorithm") != args.algorithm:
             raise ValueError(f"--search {args.search} is not a search record of {args.algorithm}")
-        overrides = {**args.record["best_hyperparameters"], **overrides}
     args.overrides = overrides
     check_writable("--out", args.out, file=True)
     command = "python -m agents.rl " + shlex.join(argv)
-    return [(args.algorithm, args.env, kwargs, args.steps, args.out, args.seed, command)]
+    return [(args.algorithm, args.env, kwargs, args.steps, args.out, args.seed, command, record)]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -146,8 +177,12 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     try:
         check_count("--curve-points", args.curve_points)
-        for algorithm, env_id, kwargs, steps, out, seed, command in _jobs(args, argv):
-            hyperparameters = {**HYPERPARAMETERS[algorithm], **getattr(args, "overrides", {})}
+        for algorithm, env_id, kwargs, steps, out, seed, command, record in _jobs(args, argv):
+            hyperparameters = {
+                **HYPERPARAMETERS[algorithm],
+                **record.get("best_hyperparameters", {}),
+                **getattr(args, "overrides", {}),
+            }
             checkpoint = train(
                 algorithm,
                 env_id,
@@ -158,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
                 command,
                 args.device,
                 hyperparameters=hyperparameters,
-                search=getattr(args, "record", {}),
+                search=record,
                 curve_points=args.curve_points,
                 resume=args.resume,
             )
