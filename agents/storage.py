@@ -29,6 +29,7 @@ import re
 import sys
 import tempfile
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -179,6 +180,35 @@ class CommandLine(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def json_object(option: str, text: str) -> dict[str, Any]:
+    """``text`` parsed as a JSON object; ``ValueError`` naming ``option`` otherwise."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{option} must be a JSON object, got {text!r} ({error})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{option} must be a JSON object, got {text!r}")
+    return value
+
+
+def run_command(
+    parser: CommandLine,
+    body: Callable[[argparse.Namespace], None],
+    argv: list[str] | None = None,
+    interrupted: str = "interrupted",
+) -> None:
+    """Parse ``argv`` and run ``body(args)``: an error becomes one line and its exit status
+    (:func:`fail`), Ctrl-C the line ``interrupted`` and status 130."""
+    args = parser.parse_args(argv)
+    try:
+        body(args)
+    except KeyboardInterrupt:
+        print(interrupted, file=sys.stderr)
+        raise SystemExit(130) from None
+    except Exception as error:
+        raise SystemExit(fail(error, args.debug)) from None
 
 
 def fail(error: BaseException, debug: bool, status: int | None = None) -> int:

@@ -15,7 +15,6 @@ Each is timed over ``--updates`` PPO updates after one warm-up update. Bad input
 
 from __future__ import annotations
 
-import sys
 import time
 
 import torch
@@ -24,7 +23,7 @@ from stable_baselines3.common.env_util import make_vec_env as sb3_make_vec_env
 from stable_baselines3.common.vec_env import SubprocVecEnv
 
 from agents.rl.vec_env import make_vec_env
-from agents.storage import CommandLine, fail
+from agents.storage import CommandLine, run_command
 from beamgym.checks import check_count
 
 ENV_ID, CONFIG = "MISO-SumRate-v0", {"num_users": 4, "num_antennas": 8}
@@ -98,14 +97,7 @@ def measure(args) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; exits with status 2 (one line on stderr) on bad input."""
-    args = _parser().parse_args(argv)
-    try:
-        measure(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        raise SystemExit(130) from None
-    except Exception as error:
-        raise SystemExit(fail(error, args.debug)) from None
+    run_command(_parser(), measure, argv)
 
 
 if __name__ == "__main__":

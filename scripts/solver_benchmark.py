@@ -14,7 +14,6 @@ one line ``error: ...`` and exit status 2 (``--debug`` shows the traceback).
 from __future__ import annotations
 
 import statistics
-import sys
 import time
 
 import torch
@@ -22,7 +21,7 @@ from tqdm.auto import tqdm
 
 import agents
 from agents.learned import CHECKPOINTS
-from agents.storage import CommandLine, fail
+from agents.storage import CommandLine, run_command
 from beamgym.checks import check_count, check_number
 from beamgym.downlink import rates, transmit_power
 from beamgym.scenario import SNR_DB_RANGE
@@ -120,14 +119,7 @@ def benchmark(args) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; exits with status 2 (one line on stderr) on bad input."""
-    args = _parser().parse_args(argv)
-    try:
-        benchmark(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        raise SystemExit(130) from None
-    except Exception as error:
-        raise SystemExit(fail(error, args.debug)) from None
+    run_command(_parser(), benchmark, argv)
 
 
 if __name__ == "__main__":

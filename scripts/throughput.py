@@ -12,14 +12,13 @@ status 2 (``--debug`` shows the traceback).
 
 from __future__ import annotations
 
-import sys
 import time
 
 import gymnasium as gym
 import torch
 
 import beamgym
-from agents.storage import CommandLine, fail
+from agents.storage import CommandLine, run_command
 from beamgym.checks import check_count
 
 
@@ -90,14 +89,7 @@ def measure(args) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; exits with status 2 (one line on stderr) on bad input."""
-    args = _parser().parse_args(argv)
-    try:
-        measure(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        raise SystemExit(130) from None
-    except Exception as error:
-        raise SystemExit(fail(error, args.debug)) from None
+    run_command(_parser(), measure, argv)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from agents.rl.sb3 import CHECKPOINTS, HYPERPARAMETERS, agent_name, train
-from agents.storage import CommandLine, check_seed, check_writable, checkpoint_file, device, fail
+from agents.storage import (
+    CommandLine,
+    check_seed,
+    check_writable,
+    checkpoint_file,
+    device,
+    fail,
+    json_object,
+)
 from beamgym.checks import check_count
 from beamgym.layout import TASKS
 from beamgym.registration import env_id_for
@@ -137,24 +145,10 @@ def _jobs(args: Any, argv: list[str]) -> list[tuple]:
             record = search_record(algorithm, kwargs.get("action", "beamformer"))
             jobs.append((algorithm, env_id, kwargs, steps, CHECKPOINTS / name, 0, command, record))
         return jobs
-    try:
-        kwargs = json.loads(args.env_kwargs)
-    except json.JSONDecodeError as error:
-        raise ValueError(
-            f"--env-kwargs must be a JSON object, got {args.env_kwargs!r} ({error})"
-        ) from None
-    if not isinstance(kwargs, dict):
-        raise ValueError(f"--env-kwargs must be a JSON object, got {args.env_kwargs!r}")
+    kwargs = json_object("--env-kwargs", args.env_kwargs)
     check_count("--steps", args.steps)
     check_seed("--seed", args.seed)
-    try:
-        overrides = json.loads(args.hyperparameters)
-    except json.JSONDecodeError as error:
-        raise ValueError(
-            f"--hyperparameters must be a JSON object, got {args.hyperparameters!r} ({error})"
-        ) from None
-    if not isinstance(overrides, dict):
-        raise ValueError(f"--hyperparameters must be a JSON object, got {args.hyperparameters!r}")
+    overrides = json_object("--hyperparameters", args.hyperparameters)
     record = {}
     if args.search:
         try:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.rl.sb3 import HYPERPARAMETERS, train
-from agents.storage import CommandLine, check_seed, check_writable, fail
+from agents.storage import CommandLine, check_seed, check_writable, json_object, run_command
 from beamgym.checks import check_count
 
 SPACES: dict[str, dict[str, tuple]] = {
@@ -151,37 +151,30 @@ def _parser() -> CommandLine:
     return parser
 
 
+def _run(args) -> None:
+    """Check the command line ``args``, search, write the record (module docstring)."""
+    kwargs = json_object("--env-kwargs", args.env_kwargs)
+    check_seed("--seed", args.seed)
+    check_writable("--out", args.out, file=True)
+    result = search(
+        args.algorithm,
+        args.env,
+        kwargs,
+        trials=args.trials,
+        steps=args.steps,
+        seed=args.seed,
+        command="python -m agents.rl.search " + shlex.join(args.argv),
+    )
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out}: best {result['best']}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; exits with status 2 (one line on stderr) on bad input."""
     argv = sys.argv[1:] if argv is None else argv
-    args = _parser().parse_args(argv)
-    try:
-        kwargs = json.loads(args.env_kwargs)
-        if not isinstance(kwargs, dict):
-            raise ValueError(f"--env-kwargs must be a JSON object, got {args.env_kwargs!r}")
-        check_seed("--seed", args.seed)
-        check_writable("--out", args.out, file=True)
-        command = "python -m agents.rl.search " + shlex.join(argv)
-        result = search(
-            args.algorithm,
-            args.env,
-            kwargs,
-            trials=args.trials,
-            steps=args.steps,
-            seed=args.seed,
-            command=command,
-        )
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {args.out}: best {result['best']}")
-    except json.JSONDecodeError as error:
-        raise SystemExit(
-            fail(ValueError(f"--env-kwargs must be a JSON object ({error})"), args.debug)
-        ) from None
-    except KeyboardInterrupt:
-        print("interrupted: nothing written", file=sys.stderr)
-        raise SystemExit(130) from None
-    except Exception as error:
-        raise SystemExit(fail(error, args.debug)) from None
+    parser = _parser()
+    parser.set_defaults(argv=argv)
+    run_command(parser, _run, argv, interrupted="interrupted: nothing written")
 
 
 if __name__ == "__main__":
