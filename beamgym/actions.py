@@ -257,6 +257,36 @@ def _masked(channel: Array, user_mask: Array | None, antenna_mask: Array | None)
     return channel
 
 
+def _check_length(what: str, formula: str, length: int, users: int, action: Array) -> None:
+    if action.shape[-1] != length:
+        raise ValueError(
+            f"{what} has {formula} = {length} entries for K={users} users, got {action.shape[-1]}"
+        )
+
+
+def _inputs(
+    action: Array,
+    channel: Array,
+    power: Array | float,
+    noise_power: Array | float,
+    full_power: bool | Array,
+    user_mask: Array | None,
+    antenna_mask: Array | None,
+) -> tuple:
+    """A map's arguments in ``channel``'s backend and real dtype, the masks as 0/1 and the
+    channel masked: ``(action, H, power, noise_power, full_power, user_mask, antenna_mask)``."""
+    user_mask, antenna_mask = _active(user_mask, channel), _active(antenna_mask, channel)
+    return (
+        _real(action, channel),
+        _masked(channel, user_mask, antenna_mask),
+        _real(power, channel),
+        _real(noise_power, channel),
+        _mode(full_power, channel),
+        user_mask,
+        antenna_mask,
+    )
+
+
 def _finish(
     directions: Array,
     p: Array,
@@ -303,15 +333,10 @@ def structure_beamformer(
         complex ``[..., N, K]`` in ``channel``'s dtype.
     """
     users = channel.shape[-2]
-    if action.shape[-1] != structure_dim(users):
-        raise ValueError(
-            f"a structure action has 2 K = {structure_dim(users)} entries for K={users} users, "
-            f"got {action.shape[-1]}"
-        )
-    action, full_power = _real(action, channel), _mode(full_power, channel)
-    user_mask, antenna_mask = _active(user_mask, channel), _active(antenna_mask, channel)
-    power, noise_power = _real(power, channel), _real(noise_power, channel)
-    H = _masked(channel, user_mask, antenna_mask)
+    _check_length("a structure action", "2 K", structure_dim(users), users, action)
+    action, H, power, noise_power, full_power, user_mask, antenna_mask = _inputs(
+        action, channel, power, noise_power, full_power, user_mask, antenna_mask
+    )
     p = simplex_powers(action[..., :users], power, full_power=full_power, user_mask=user_mask)
     dual = simplex_powers(action[..., users:], p.sum(axis=-1), full_power=True, user_mask=user_mask)
     directions = structure_directions(H, dual, noise_power)
@@ -362,14 +387,10 @@ def power_beamformer(
     :func:`structure_beamformer`, with a ``[..., K]`` action.
     """
     users = channel.shape[-2]
-    if action.shape[-1] != power_dim(users):
-        raise ValueError(
-            f"a power action has K = {users} entries for K={users} users, got {action.shape[-1]}"
-        )
-    action, full_power = _real(action, channel), _mode(full_power, channel)
-    user_mask, antenna_mask = _active(user_mask, channel), _active(antenna_mask, channel)
-    power, noise_power = _real(power, channel), _real(noise_power, channel)
-    H = _masked(channel, user_mask, antenna_mask)
+    _check_length("a power action", "K", power_dim(users), users, action)
+    action, H, power, noise_power, full_power, user_mask, antenna_mask = _inputs(
+        action, channel, power, noise_power, full_power, user_mask, antenna_mask
+    )
     count = users if user_mask is None else user_mask.sum(axis=-1)
     regularizer = count * noise_power / power
     if user_mask is not None:  # no active user: any r > 0 gives the zero beamformer
