@@ -41,21 +41,23 @@ class RLAgent(Solver):
         self.checkpoint = checkpoint
         folder = CHECKPOINTS if checkpoint is None else Path(checkpoint)
         if folder.is_dir():
-            found = [
-                path.with_suffix("") for path in sorted(folder.glob(f"{self.algorithm}-*.json"))
-            ]
-            paths = [path for path in found if read_checkpoint(path).agent == self.name]
+            found = sorted(folder.glob(f"{self.algorithm}-*.json"))
+            records = {
+                path.with_suffix(""): read_checkpoint(path.with_suffix("")) for path in found
+            }
+            records = {
+                path: record for path, record in records.items() if record.agent == self.name
+            }
         else:
-            paths = [folder]
-        self._scenarios = {}
-        for path in paths:
-            checkpoint = read_checkpoint(path)
-            if checkpoint.agent != self.name:
+            records = {folder: read_checkpoint(folder)}
+        for path, record in records.items():
+            if record.agent != self.name:
                 raise ValueError(
-                    f"checkpoint {str(path)!r} holds a {checkpoint.agent} policy (algorithm "
-                    f"{checkpoint.algorithm}, action {checkpoint.action!r}), not {self.name}"
+                    f"checkpoint {str(path)!r} holds a {record.agent} policy (algorithm "
+                    f"{record.algorithm}, action {record.action!r}), not {self.name}"
                 )
-            self._scenarios[path] = make_env(checkpoint).unwrapped.scenario
+        self._records = records
+        self._scenarios = {path: make_env(r).unwrapped.scenario for path, r in records.items()}
         self._solvers: dict[Path, PolicySolver] = {}
 
     def _match(self, utility: str, num_users: int, num_antennas: int) -> Path | None:
@@ -83,7 +85,7 @@ class RLAgent(Solver):
         record each, from the checkpoint's ``.json`` (what a leaderboard reports)."""
         records = []
         for path in sorted(self._solvers, key=str):
-            checkpoint = read_checkpoint(path)
+            checkpoint = self._records[path]
             records.append(
                 {
                     "checkpoint": Path(path).name,
