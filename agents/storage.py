@@ -97,7 +97,7 @@ def read_torch_file(file: Path, what: str, device: Any = "cpu") -> dict[str, Any
             f"{what} {file} is corrupt or truncated ({type(error).__name__})"
         ) from None
     if not isinstance(state, dict):
-        raise ValueError(f"{what} {file} hold a {type(state).__name__}, not a dictionary")
+        raise ValueError(f"{what} {file} holds a {type(state).__name__}, not a dictionary")
     return state
 
 

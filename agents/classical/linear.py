@@ -51,20 +51,30 @@ def zero_forcing_directions(H: torch.Tensor) -> torch.Tensor:
     return directions.mH
 
 
+def rzf_directions(
+    H: torch.Tensor,
+    power: torch.Tensor,
+    noise_power: torch.Tensor,
+    users: torch.Tensor | int | None = None,
+) -> torch.Tensor:
+    """The MMSE choice of :func:`regularized_directions`, ``r = K sigma2 / P`` ``[B, N, K]``;
+    ``power``, ``noise_power`` ``[B]``.
+
+    ``users [B]``: the number of active users of padded problems (zero rows of ``H``, which
+    get zero columns); default ``K``. A padded problem then gets its dense sub-problem's RZF.
+    """
+    regularizer = (H.shape[-2] if users is None else users) * noise_power / power
+    return regularized_directions(H, regularizer)
+
+
 def rzf_beamformer(
     H: torch.Tensor,
     power: torch.Tensor,
     noise_power: torch.Tensor,
     users: torch.Tensor | int | None = None,
 ) -> torch.Tensor:
-    """RZF at full power ``[B, N, K]``: :func:`regularized_directions` with ``r = K sigma2 / P``,
-    scaled to ``||W||_F^2 = P``; ``power``, ``noise_power`` ``[B]``.
-
-    ``users [B]``: the number of active users of padded problems (zero rows of ``H``, which
-    get zero columns); default ``K``. A padded problem then gets its dense sub-problem's RZF.
-    """
-    regularizer = (H.shape[-2] if users is None else users) * noise_power / power
-    return project_power(regularized_directions(H, regularizer), power, full_power=True)
+    """RZF at full power ``[B, N, K]``: :func:`rzf_directions` scaled to ``||W||_F^2 = P``."""
+    return project_power(rzf_directions(H, power, noise_power, users), power, full_power=True)
 
 
 def _unit_columns(W: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -156,5 +166,5 @@ class RZF(Solver):
         H, power, noise = problem.H, problem.power, problem.noise_power
         if self.normalisation == "total":
             return rzf_beamformer(H, power, noise)
-        directions, _ = _unit_columns(regularized_directions(H, problem.num_users * noise / power))
+        directions, _ = _unit_columns(rzf_directions(H, power, noise))
         return directions * torch.sqrt(power / problem.num_users)[:, None, None]
