@@ -95,11 +95,6 @@ class Episode:
     weights: Array
 
     @property
-    def beam_mask(self) -> Array:
-        """``[..., N_max, K_max]`` 0/1 mask of the beamformer entries that may carry power."""
-        return self.antenna_mask[..., :, None] * self.user_mask[..., None, :]
-
-    @property
     def channel_mask(self) -> Array:
         """``[..., K_max, N_max]`` 0/1 mask of the active channel entries."""
         return self.user_mask[..., :, None] * self.antenna_mask[..., None, :]
