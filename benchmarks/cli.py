@@ -1,4 +1,4 @@
-"""The command line: ``python -m benchmarks {run,report,merge,card,list}``.
+"""The command line: ``python -m benchmarks {run,report,merge,card,rl-card,list}``.
 
 ``run`` uses one torch thread per process unless ``--threads`` says otherwise: the agents
 solve batches of small matrices, where intra-op threads gain little and, on a busy machine,
@@ -33,6 +33,7 @@ from beamgym.checks import check_count, check_number
 from beamgym.scenario import SNR_DB_RANGE
 from benchmarks.card import UnitsFailed, default_grid, run_card
 from benchmarks.leaderboard import overview
+from benchmarks.learning_curves import shipped_checkpoints, write_card
 from benchmarks.lineup import REFERENCES, default_agents
 from benchmarks.report import collect, report
 from benchmarks.results import MissingUnits, ResultsFolder, merge
@@ -146,6 +147,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     card_cmd.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")
     card_cmd.add_argument("--no-progress", action="store_true", help="no progress bar")
+    rl_card_cmd = commands.add_parser(
+        "rl-card",
+        help="write RL checkpoints' cards (training record and learning curve)",
+        description="Write NAME.md and NAME-curve.png beside each RL checkpoint: its training "
+        "record and learning curve with the reference on the same validation channels (see "
+        "benchmarks.learning_curves).",
+    )
+    rl_card_cmd.add_argument(
+        "checkpoints",
+        nargs="*",
+        help="paths without suffix or shipped names (default: every shipped RL checkpoint)",
+    )
+    rl_card_cmd.add_argument(
+        "--threads", type=int, default=1, help="torch CPU threads (default: 1)"
+    )
     commands.add_parser("list", help="list the suites and agents")
     return parser
 
@@ -235,6 +251,10 @@ def _command(args: argparse.Namespace, argv: list[str]) -> int:
         return 0
     check_count("--threads", args.threads)
     torch.set_num_threads(args.threads)
+    if args.command == "rl-card":
+        for checkpoint in args.checkpoints or shipped_checkpoints():
+            print(f"wrote {write_card(checkpoint)}")
+        return 0
     return _card(args, argv) if args.command == "card" else _run(args, argv)
 
 

@@ -17,6 +17,7 @@ from agents.rl.sb3 import (
     shipped,
     train,
     validate,
+    validate_solver,
 )
 from agents.rl.solvers import AGENTS, RLAgent
 
@@ -37,4 +38,5 @@ __all__ = [
     "shipped",
     "train",
     "validate",
+    "validate_solver",
 ]

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -286,21 +287,49 @@ def _progress_bar(total: int, initial: int = 0) -> Any:
     return ProgressBar()
 
 
-def validate(model: Any, checkpoint: Checkpoint, episodes: int = 100, seed: int = 10_000) -> float:
-    """Mean reward per step of the deterministic policy on a fixed validation set: ``episodes``
-    episodes of the checkpoint's environment in one batch of the native vector env, drawn from
-    ``seed`` (the same channels at every point of a learning curve; training draws from the
-    run's own seed)."""
+VALIDATION_SEED, VALIDATION_EPISODES = 10_000, 100
+"""The fixed validation set of the learning curves: ``VALIDATION_EPISODES`` episodes of the
+checkpoint's environment in one batch, drawn from ``VALIDATION_SEED`` (training draws from the
+run's own seed, the leaderboard from its held-out test seeds)."""
+
+
+def _validation_reward(
+    policy_for: Callable[[Any], Any], checkpoint: Checkpoint, **overrides: Any
+) -> float:
+    """Mean reward per step on the validation set of ``checkpoint`` of the policy
+    (``predict(obs, deterministic=True)``) that ``policy_for`` makes for the native
+    environment."""
     from agents.rl.vec_env import NativeVecEnv
 
-    venv = NativeVecEnv(checkpoint.env_id, episodes, **_env_kwargs(checkpoint))
-    venv.seed(seed)
+    venv = NativeVecEnv(
+        checkpoint.env_id, VALIDATION_EPISODES, **_env_kwargs(checkpoint, **overrides)
+    )
+    venv.seed(VALIDATION_SEED)
+    policy = policy_for(venv.env)
     obs, total = venv.reset(), 0.0
     for _ in range(venv.max_episode_steps):
-        action, _ = model.predict(obs, deterministic=True)
+        action, _ = policy.predict(obs, deterministic=True)
         obs, rewards, _, _ = venv.step(action)
         total += float(rewards.astype(np.float64).mean())
     return total / venv.max_episode_steps
+
+
+def validate(model: Any, checkpoint: Checkpoint) -> float:
+    """Mean reward per step of the deterministic policy on the fixed validation set
+    (:data:`VALIDATION_SEED`): the same channels at every point of a learning curve."""
+    return _validation_reward(lambda env: model, checkpoint)
+
+
+def validate_solver(solver: Any, checkpoint: Checkpoint) -> float:
+    """Mean reward per step of a :class:`~agents.solver.Solver` on the validation set of
+    ``checkpoint`` (the same channels as :func:`validate`: the action parameterisation changes
+    no draw), acting through the ``"beamformer"`` action as :class:`~agents.adapters.SolverPolicy`
+    does; the reference line of a learning curve."""
+    from agents.adapters import SolverPolicy
+
+    return _validation_reward(
+        lambda env: SolverPolicy(solver, env), checkpoint, action="beamformer"
+    )
 
 
 def _optimizers(model: Any) -> dict[str, torch.optim.Optimizer]:

@@ -260,3 +260,18 @@ def test_cli_trains_with_a_search_records_best_settings_and_keeps_the_record(tmp
             [*train_args(env_kwargs, 20, tmp_path / "x"), "--search", str(tmp_path / "search.json")]
         )
     assert "is not a search record of ppo" in capsys.readouterr().err
+
+
+def test_a_zero_structure_action_scores_rzf_on_the_validation_set(tmp_path):
+    """Two computations of one number: a policy whose mean action is zero (equal powers and
+    dual weights, the structure map's RZF point) through the structured environment, and the
+    ``rzf`` solver through the beamformer action, on the same validation channels."""
+    kwargs = {"num_users": 3, "num_antennas": 4, "snr_db": [0, 20], "action": "structure"}
+    single_env = {**rl.HYPERPARAMETERS["ppo"], "batch_size": 16}  # one copy: 16-step rollouts
+    checkpoint = rl.Checkpoint("ppo", "MISO-SumRate-v0", kwargs, single_env, 0, 0)
+    model = rl.build_model(checkpoint)
+    torch.nn.init.zeros_(model.policy.action_net.weight)
+    torch.nn.init.zeros_(model.policy.action_net.bias)
+    policy = rl.validate(model, checkpoint)
+    assert policy == pytest.approx(rl.validate_solver(agents.make("rzf"), checkpoint), rel=1e-6)
+    assert policy < rl.validate_solver(agents.make("wmmse"), checkpoint)
