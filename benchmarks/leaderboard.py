@@ -146,26 +146,33 @@ def training(results: list[ConfigResults]) -> list[str]:
             if item["search_trials"]
             else "none (defaults)"
         )
+        card = f"../../agents/rl/checkpoints/{name}.md"
+        validation = item.get("validation")
         rows.append(
             [
                 f"`{agent}`",
-                f"`{name}`",
+                f"[`{name}`]({card})",
                 f"{item['steps']:,}",
                 f"{item['wall_time_s'] / 60:.1f} min",
                 str(item["n_envs"] or "–"),
                 f"lr {hyper.get('learning_rate')}, batch {hyper.get('batch_size')}, MLP {net}",
                 search,
+                "–" if validation is None else f"{validation:.4f}",
             ]
         )
-    header = ["agent", "checkpoint", "env steps", "training wall time", "copies", "settings"]
+    header = ["agent", "checkpoint (card)", "env steps", "training wall time", "copies"]
+    header += ["settings", "hyper-parameter search", "final validation"]
     lines = ["## How the RL baselines were trained", ""]
     lines += [
         "Each checkpoint's `.json` (in `agents/rl/checkpoints`) records its command, seeds, "
         "hyper-parameters, learning curve on a fixed validation set, and the search that "
-        "chose its settings. `copies`: environments stepped as one batch during training.",
+        "chose its settings; its card (`python -m benchmarks rl-card`) plots the curve against "
+        "the reference on the same channels. `copies`: environments stepped as one batch "
+        "during training; `final validation`: the curve's last point (mean utility on the "
+        "validation set, not the leaderboard's channels).",
         "",
     ]
-    return lines + _table([*header, "hyper-parameter search"], rows)
+    return lines + _table(header, rows)
 
 
 def _configuration(

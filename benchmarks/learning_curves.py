@@ -114,11 +114,11 @@ def _search_line(checkpoint: Checkpoint) -> str:
     search = checkpoint.search
     if not search:
         return "none: the algorithm's defaults (`agents.rl.sb3.HYPERPARAMETERS`)"
-    size = {key: search["env_kwargs"][key] for key in ("num_users", "num_antennas")}
+    size = f"K = {search['env_kwargs']['num_users']}, N = {search['env_kwargs']['num_antennas']}"
     best = max(trial["validation_reward"] for trial in search["trials"])
     return (
         f"{len(search['trials'])} trials x {search['steps_per_trial']:,} steps on "
-        f"`{search['env_id']}` {size} ({search['sampler']}); best validation {best:.4f}; "
+        f"`{search['env_id']}` at {size} ({search['sampler']}); best validation {best:.4f}; "
         f"`{search['command']}`"
     )
 

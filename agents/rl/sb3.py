@@ -1,4 +1,4 @@
-"""Reinforcement-learning baselines: stable-baselines3 PPO, SAC and TD3 on beamgym.
+"""Reinforcement-learning baselines: stable-baselines3 PPO, SAC, TD3 and DDPG on beamgym.
 
 Each baseline is one SB3 model trained on one environment configuration (an id and its
 keywords, e.g. ``MISO-SumRate-v0`` at K = N = 4 with the SNR drawn from 0-20 dB per

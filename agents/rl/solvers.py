@@ -99,6 +99,7 @@ class RLAgent(Solver):
                     "hyperparameters": checkpoint.hyperparameters,
                     "search_trials": len(checkpoint.search.get("trials", [])),
                     "search_steps": checkpoint.search.get("steps_per_trial"),
+                    "validation": checkpoint.curve[-1][1] if checkpoint.curve else None,
                 }
             )
         return records

@@ -58,4 +58,7 @@ def test_the_rl_training_section_reports_what_each_used_checkpoint_records(tmp_p
     section = text[start : text.index("## Configurations")]
     row = next(line for line in section.splitlines() if "`ppo-sum_rate-4x4`" in line)
     assert f"{meta['steps']:,}" in row and f"lr {meta['hyperparameters']['learning_rate']}" in row
+    assert "(../../agents/rl/checkpoints/ppo-sum_rate-4x4.md)" in row
+    curve = meta.get("curve")  # the curve's last point, or a dash for a checkpoint without one
+    assert row.endswith(f"| {curve[-1][1]:.4f} |" if curve else "| – |")
     assert "`wmmse`" not in section  # classical agents were not trained
