@@ -59,6 +59,8 @@ def reference_lines(checkpoint: Checkpoint) -> dict[str, float]:
 def seed_runs(path: Path) -> list[Checkpoint]:
     """The checkpoint at ``path`` followed by its other-seed runs (``seeds/NAME-seed*``)."""
     runs = [read_checkpoint(path)]
+    if not runs[0].curve:
+        raise ValueError(f"{path}.json records no learning curve: retrain it (agents.rl.train)")
     for meta in sorted(path.parent.glob(f"seeds/{path.name}-seed*.json")):
         run = read_checkpoint(meta.with_suffix(""))
         if [step for step, _ in run.curve] != [step for step, _ in runs[0].curve]:

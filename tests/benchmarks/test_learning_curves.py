@@ -72,4 +72,8 @@ def test_the_command_writes_cards_and_rejects_an_unknown_checkpoint(runs, capsys
     assert main(["rl-card", str(runs / "nothing")]) == 2
     assert "error: checkpoint" in capsys.readouterr().err
     meta = json.loads((runs / "ppo-tiny.json").read_text())
+    (runs / "no-curve.json").write_text(json.dumps({**meta, "curve": []}))
+    (runs / "no-curve.pt").write_bytes((runs / "ppo-tiny.pt").read_bytes())
+    assert main(["rl-card", str(runs / "no-curve")]) == 2
+    assert "records no learning curve" in capsys.readouterr().err
     assert meta["search"] == {} and len(meta["curve"]) == 2
