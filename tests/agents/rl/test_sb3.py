@@ -275,3 +275,26 @@ def test_a_zero_structure_action_scores_rzf_on_the_validation_set(tmp_path):
     policy = rl.validate(model, checkpoint)
     assert policy == pytest.approx(rl.validate_solver(agents.make("rzf"), checkpoint), rel=1e-6)
     assert policy < rl.validate_solver(agents.make("wmmse"), checkpoint)
+
+
+def test_train_shipped_knows_every_shipped_run_and_puts_other_seeds_aside():
+    """Each SHIPPED entry is a well-formed run of a registered agent (its name says its
+    algorithm and action, its settings come from that pair's search when one is recorded);
+    another seed goes to ``seeds/`` and says so in its command."""
+    from agents.rl.__main__ import SEEDS, SHIPPED, _jobs, _parser, search_record
+    from beamgym.registration import ENV_IDS
+
+    for name, (algorithm, env_id, kwargs, steps) in SHIPPED.items():
+        users = kwargs["num_users"]
+        size = f"{users[0]}to{users[1]}" if isinstance(users, list) else str(users)
+        utility = ENV_IDS[env_id]["utility"]
+        agent = rl.agent_name(algorithm, kwargs.get("action", "beamformer"))
+        assert name == f"{agent}-{utility}-{size}x{kwargs['num_antennas']}"
+        assert agent in agents.available()
+        assert steps >= (10_000_000 if algorithm == "ppo" else 1_000_000)
+    record = search_record("ppo", "structure")
+    assert record["algorithm"] == "ppo" and record["env_kwargs"]["action"] == "structure"
+    args = _parser().parse_args(["train-shipped", "--only", "ppo-sum_rate-4x4", "--seed", "3"])
+    [(algorithm, _, _, _, out, seed, command, _)] = _jobs(args, [])
+    assert (algorithm, out, seed) == ("ppo", SEEDS / "ppo-sum_rate-4x4-seed3", 3)
+    assert command == "python -m agents.rl train-shipped --only ppo-sum_rate-4x4 --seed 3"
