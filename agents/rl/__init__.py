@@ -17,6 +17,7 @@ from agents.rl.sb3 import (
     shipped,
     train,
     validate,
+    validate_policy,
     validate_solver,
 )
 from agents.rl.solvers import AGENTS, RLAgent
@@ -38,5 +39,6 @@ __all__ = [
     "shipped",
     "train",
     "validate",
+    "validate_policy",
     "validate_solver",
 ]

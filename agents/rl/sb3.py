@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -246,7 +247,9 @@ def load(path: str | Path, device: str = "cpu") -> tuple[Any, Checkpoint]:
     :func:`read_checkpoint` finds it)."""
     path = locate(path, CHECKPOINTS)
     checkpoint = read_checkpoint(path)
-    model = build_model(checkpoint, device=device)
+    with warnings.catch_warnings():  # PPO's minibatch vs a one-copy rollout: never trained here
+        warnings.filterwarnings("ignore", message="You have specified a mini-batch size")
+        model = build_model(checkpoint, device=device)
     load_weights(model.policy, path, device)
     return model, checkpoint
 
@@ -293,12 +296,13 @@ checkpoint's environment in one batch, drawn from ``VALIDATION_SEED`` (training 
 run's own seed, the leaderboard from its held-out test seeds)."""
 
 
-def _validation_reward(
+def validate_policy(
     policy_for: Callable[[Any], Any], checkpoint: Checkpoint, **overrides: Any
 ) -> float:
     """Mean reward per step on the validation set of ``checkpoint`` of the policy
     (``predict(obs, deterministic=True)``) that ``policy_for`` makes for the native
-    environment."""
+    environment (:class:`beamgym.vector_env.MisoVectorEnv`, for its layout); ``overrides``
+    change environment keywords (the validation channels stay the same)."""
     from agents.rl.vec_env import NativeVecEnv
 
     venv = NativeVecEnv(
@@ -317,7 +321,7 @@ def _validation_reward(
 def validate(model: Any, checkpoint: Checkpoint) -> float:
     """Mean reward per step of the deterministic policy on the fixed validation set
     (:data:`VALIDATION_SEED`): the same channels at every point of a learning curve."""
-    return _validation_reward(lambda env: model, checkpoint)
+    return validate_policy(lambda env: model, checkpoint)
 
 
 def validate_solver(solver: Any, checkpoint: Checkpoint) -> float:
@@ -327,9 +331,7 @@ def validate_solver(solver: Any, checkpoint: Checkpoint) -> float:
     does; the reference line of a learning curve."""
     from agents.adapters import SolverPolicy
 
-    return _validation_reward(
-        lambda env: SolverPolicy(solver, env), checkpoint, action="beamformer"
-    )
+    return validate_policy(lambda env: SolverPolicy(solver, env), checkpoint, action="beamformer")
 
 
 def _optimizers(model: Any) -> dict[str, torch.optim.Optimizer]:
