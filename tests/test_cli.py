@@ -262,7 +262,7 @@ def test_broken_checkpoint_files_are_errors_naming_the_file(
 @pytest.mark.parametrize(
     "agent, checkpoint, message",
     [
-        ("ppo", RL / "sac-sum_rate-4x4", "holds a sac policy (algorithm sac"),
+        ("ppo", RL / "sac-sum_rate-4x8", "holds a sac policy (algorithm sac"),
         ("ppo", LEARNED / "ubert", "ubert.json is not an RL checkpoint's metadata"),
         ("ubert", LEARNED / "bert4beam-sum_rate-N8", "holds a bert4beam, not a ubert"),
         (
