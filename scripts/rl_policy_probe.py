@@ -25,12 +25,10 @@ from typing import Any
 import numpy as np
 import torch
 
-import agents
 from agents import rl
-from agents.registry import REFERENCES
 from agents.storage import CommandLine, run_command
 from beamgym.checks import check_count
-from beamgym.registration import ENV_IDS
+from benchmarks.learning_curves import reference_lines
 
 
 class Constant:
@@ -84,9 +82,9 @@ def probe(name: str) -> None:
     )
     if checkpoint.action == "structure":
         rows["drop the weakest user"] = rl.validate_policy(DropWeakest, checkpoint)
-    reference = REFERENCES[str(ENV_IDS[checkpoint.env_id]["utility"])]
-    for solver in dict.fromkeys([reference, "rzf"]):
-        rows[solver] = rl.validate_solver(agents.make(solver), checkpoint)
+    references = reference_lines(checkpoint)
+    reference = next(iter(references))
+    rows.update(references)
     print(f"{name}: largest spread of an action entry over the channels {actions.std(0).max():.3f}")
     for label, value in rows.items():
         print(f"  {label:<24} {value:9.4f}  {100 * value / rows[reference]:6.1f} % of {reference}")
