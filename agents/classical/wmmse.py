@@ -108,10 +108,11 @@ class WMMSEResult:
     history: torch.Tensor | None = None
 
 
-def _evaluate(
+def receiver_step(
     H: torch.Tensor, W: torch.Tensor, noise: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``(omega, u^*, |u|^2)`` ``[b, K]`` of beamformers ``W``: the WMMSE receiver step."""
+    """``(omega, u^*, |u|^2)`` ``[b, K]`` of beamformers ``W``: the WMMSE receiver step
+    (``noise [b]``)."""
     received = H @ W
     gains = abs2(received)
     signal = gains.diagonal(0, -2, -1)
@@ -122,6 +123,21 @@ def _evaluate(
     omega = total / rest
     u_conj = received.diagonal(0, -2, -1) / total
     return omega, u_conj, abs2(u_conj)
+
+
+def transmitter_terms(
+    H: torch.Tensor,
+    weights: torch.Tensor,
+    omega: torch.Tensor,
+    u_conj: torch.Tensor,
+    u_abs2: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``A = H^H diag(a omega |u|^2) H`` ``[b, N, N]`` and ``B = H^H diag(a omega u^*)``
+    ``[b, N, K]``: the weighted MSE at fixed receivers is ``tr(W^H A W) - 2 Re tr(B^H W)``
+    plus a constant, with gradient ``2 (A W - B)`` in ``W``."""
+    Hh = H.mH
+    A = (Hh * (weights * omega * u_abs2)[:, None, :]) @ H
+    return A, Hh * (weights * omega * u_conj)[:, None, :]
 
 
 def _transmitter(
@@ -138,9 +154,7 @@ def _transmitter(
 
     ``start`` ``[b]`` is where the search for ``mu`` begins (:func:`_power_multiplier`).
     """
-    Hh = H.mH
-    A = (Hh * (weights * omega * u_abs2)[:, None, :]) @ H
-    B = Hh * (weights * omega * u_conj)[:, None, :]
+    A, B = transmitter_terms(H, weights, omega, u_conj, u_abs2)
     eigenvalues, U = torch.linalg.eigh(A)
     Z = U.mH @ B
     shifted = eigenvalues.clamp_min(0.0) + ridge[:, None]
@@ -210,7 +224,7 @@ def run_wmmse(
     active = torch.arange(batch, device=W.device)
     for _ in range(max_iterations + 1):
         H, noise, weights = problem.H[active], problem.noise_power[active], problem.weights[active]
-        omega, u_conj, u_abs2 = _evaluate(H, W[active], noise)
+        omega, u_conj, u_abs2 = receiver_step(H, W[active], noise)
         rates = torch.log2(omega)
         if weight_rule is not None:
             weights, value = weight_rule(rates)

@@ -39,7 +39,15 @@ import torch
 from torch import nn
 
 from agents.learned.budget import adapt_power, snr_feature
-from agents.learned.model import Batch, Draw, LearnedModel, Sampler, draw_problem, option
+from agents.learned.model import (
+    Batch,
+    Draw,
+    LearnedModel,
+    Sampler,
+    check_utility,
+    draw_task,
+    option,
+)
 from agents.problem import Problem
 from beamgym.checks import check_count, check_multiple
 from beamgym.downlink import project_power
@@ -59,8 +67,7 @@ class Bert4beamConfig:
     feedforward: int = option(512, "the FFN's inner size")
 
     def __post_init__(self) -> None:
-        if self.utility not in UTILITIES:
-            raise ValueError(f"utility must be one of {list(UTILITIES)}, got {self.utility!r}")
+        check_utility(self.utility, tuple(UTILITIES))
         for name in ("num_antennas", "hidden", "heads", "layers", "feedforward"):
             check_count(name, getattr(self, name))
         check_multiple("hidden", self.hidden, "heads", self.heads)
@@ -127,12 +134,7 @@ class Bert4beam(LearnedModel):
         return project_power(W, power, full_power=self.full_power)  # the silent rows dropped
 
     def draw(self, options: Draw, sampler: Sampler, batch: int, step: int, steps: int) -> Batch:
-        users = options.users[sampler.shared(len(options.users), always=True)]
-        utility = self.config.utility
-        problem = draw_problem(
-            sampler, batch, users, self.config.num_antennas, options.snr_db, utility
-        )
-        return Batch(problem, (utility,))
+        return draw_task(sampler, options, batch, self.config.utility, self.config.num_antennas)
 
     def start_from(self, source: LearnedModel) -> None:
         """The paper's adaptation (:func:`adapt`) of a trained BERT4beam to this model's N

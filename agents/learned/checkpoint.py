@@ -15,20 +15,26 @@ any directory (:func:`agents.storage.locate`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agents.learned.bert4beam import Bert4beam
+from agents.learned.bnn import Bnn
+from agents.learned.gnn import Gnn
+from agents.learned.mlp import Mlp
 from agents.learned.model import LearnedModel, from_dict, option
 from agents.learned.sallo import Sallo
 from agents.learned.ubert import Ubert
+from agents.learned.unfolded_wmmse import UnfoldedWmmse
 from agents.storage import checkpoint_file, load_weights, locate, read_metadata
 
 CHECKPOINTS = Path(__file__).parent / "checkpoints"
 """The shipped checkpoints of the learned models."""
 
-MODELS: dict[str, type[LearnedModel]] = {cls.name: cls for cls in (Bert4beam, Ubert, Sallo)}
+MODELS: dict[str, type[LearnedModel]] = {
+    cls.name: cls for cls in (Bert4beam, Ubert, Sallo, Mlp, Bnn, Gnn, UnfoldedWmmse)
+}
 """The learned models by name. A new model is its file and one entry here: the training
 command line, the checkpoints and the agent of the same name follow from its class."""
 
@@ -65,8 +71,11 @@ class TrainingConfig:
         return MODELS[self.model]
 
     def options(self) -> Any:
-        """The model's ``Draw`` options of this run, validated."""
-        return from_dict(self.model_class().Draw, self.draw)
+        """The model's ``Draw`` options of this run, validated; a missing field takes the
+        default of the run's architecture (:meth:`LearnedModel.default_draw`)."""
+        cls = self.model_class()
+        defaults = asdict(cls.default_draw(from_dict(cls.Config, self.model_config)))
+        return from_dict(cls.Draw, defaults | self.draw)
 
     def build(self) -> LearnedModel:
         """The untrained model; raises ``ValueError`` naming a bad setting."""

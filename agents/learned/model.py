@@ -78,6 +78,18 @@ class Draw:
             check_number("snr_db", value, -math.inf, math.inf)
 
 
+@dataclass(frozen=True)
+class SizesDraw(Draw):
+    """The training batches of a model that takes any K and N: every step draws one K of
+    ``users`` and one N of ``antennas`` for the whole batch."""
+
+    antennas: tuple[int, ...] = option((8,), "the antenna counts N trained on")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_sizes("antennas", self.antennas)
+
+
 @dataclass
 class Sampler:
     """The random source of one training step on one process.
@@ -139,6 +151,37 @@ def draw_problem(
     snr = uniform(generator, (batch,), *snr_db)
     ones = torch.ones(batch, device=generator.device)
     return Problem(H, db_to_linear(snr), ones, torch.ones(batch, users, device=H.device), utility)
+
+
+def draw_task(
+    sampler: Sampler, options: Draw, batch: int, utility: str, antennas: int | None = None
+) -> Batch:
+    """A single-task batch: one K of ``options.users`` for the whole batch (drawn even if
+    there is one), one N of ``options.antennas`` (a :class:`SizesDraw`) unless ``antennas``
+    fixes it, and ``batch`` problems of that size paying ``utility``."""
+    users = options.users[sampler.shared(len(options.users), always=True)]
+    if antennas is None:
+        antennas = options.antennas[sampler.shared(len(options.antennas))]
+    problem = draw_problem(sampler, batch, users, antennas, options.snr_db, utility)
+    return Batch(problem, (utility,))
+
+
+def check_utility(utility: str, allowed: tuple[str, ...]) -> None:
+    """``utility`` must be one of ``allowed`` (the utilities a model can be trained for)."""
+    if utility not in allowed:
+        raise ValueError(f"utility must be one of {list(allowed)}, got {utility!r}")
+
+
+def padded_channel(problem: Problem, users: int, antennas: int) -> torch.Tensor:
+    """``H`` zero-padded to ``[B, users, antennas]``, for a model of a fixed size: a smaller
+    problem is the model's with the missing users and antennas silent (zero channels). A
+    larger one is a ``ValueError`` naming both sizes."""
+    _, k, n = problem.H.shape
+    if k > users or n > antennas:
+        raise ValueError(
+            f"this model has K={users} users and N={antennas} antennas, got H with K={k}, N={n}"
+        )
+    return nn.functional.pad(problem.H, (0, antennas - n, 0, users - k))
 
 
 class LearnedModel(nn.Module):

@@ -11,9 +11,10 @@ at inference too).
 Without a ``checkpoint`` the agent loads the model's shipped default and its shipped
 variants (the model class's ``default_checkpoint`` and ``variants``) and answers each
 problem with a model that serves its utility and fits its size, the one with the smallest
-antenna limit if several do (BERT4beam: one model per utility and N); a problem that no
-model fits is not applicable. A model that reads masks (UBERT, SALLO-M) gets padded batches
-whole; any other is given each mask pattern as a dense problem, like every solver.
+antenna limit if several do, then the smallest user limit (BERT4beam: one model per utility
+and N; the MLP and the BNN: one per utility, K and N); a problem that no model fits is not
+applicable. A model that reads masks (UBERT, SALLO-M, the GNN, unfolded WMMSE) gets padded
+batches whole; any other is given each mask pattern as a dense problem, like every solver.
 
 A model serves any size up to its limits, also sizes it was not trained on: declining them
 would be a policy, not a limit. :meth:`LearnedSolver.trained_on` lists the trained ones, so
@@ -124,7 +125,8 @@ class LearnedSolver(Solver):
                 f"{self.name} has {problem.utility} models for {bounds}, "
                 f"got K={users}, N={antennas}"
             )
-        model = self._on(min(fitting, key=lambda entry: entry[1][1])[0], problem.H.device)
+        smallest = min(fitting, key=lambda entry: entry[1][::-1])[0]  # fewest antennas, users
+        model = self._on(smallest, problem.H.device)
         with torch.no_grad():
             return model(problem)
 

@@ -68,11 +68,10 @@ from torch import nn
 from agents.learned.budget import adapt_power, snr_feature
 from agents.learned.model import (
     Batch,
-    Draw,
     LearnedModel,
     Sampler,
-    check_sizes,
-    draw_problem,
+    SizesDraw,
+    draw_task,
     option,
 )
 from agents.problem import Problem
@@ -114,7 +113,7 @@ class UbertConfig:
 
 
 @dataclass(frozen=True)
-class UbertDraw(Draw):
+class UbertDraw(SizesDraw):
     """UBERT's training batches: every step draws one K of ``users`` and one N of
     ``antennas`` for the whole batch and shares its samples among the tasks:
 
@@ -125,8 +124,8 @@ class UbertDraw(Draw):
     The user weights of ``weighted_sum_rate`` samples are i.i.d. uniform in (0, 1].
     """
 
-    utilities: tuple[str, ...] = option(DEFAULT_TASKS, "the tasks trained on", choices=TASKS)
     antennas: tuple[int, ...] = option((4, 8, 16), "the antenna counts N trained on")
+    utilities: tuple[str, ...] = option(DEFAULT_TASKS, "the tasks trained on", choices=TASKS)
     task_sampling: str = option("uniform", "how a batch is shared", choices=TASK_SAMPLING)
 
     def __post_init__(self) -> None:
@@ -136,7 +135,6 @@ class UbertDraw(Draw):
             raise ValueError(
                 f"utilities must be distinct names in {list(TASKS)}, got {self.utilities}"
             )
-        check_sizes("antennas", self.antennas)
         if self.task_sampling not in TASK_SAMPLING:
             raise ValueError(
                 f"task_sampling must be one of {list(TASK_SAMPLING)}, got {self.task_sampling!r}"
@@ -265,10 +263,9 @@ class Ubert(LearnedModel):
     def draw(
         self, options: UbertDraw, sampler: Sampler, batch: int, step: int, steps: int
     ) -> Batch:
-        users = options.users[sampler.shared(len(options.users), always=True)]
-        antennas = options.antennas[sampler.shared(len(options.antennas))]
         tasks, generator = options.utilities, sampler.generator
-        problem = draw_problem(sampler, batch, users, antennas, options.snr_db, tasks[0])
+        problem = draw_task(sampler, options, batch, tasks[0]).problem
+        users = problem.num_users
         device = problem.H.device
         if options.task_sampling == "uniform":
             assignment = torch.arange(batch, device=device) % len(tasks)

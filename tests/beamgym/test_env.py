@@ -339,7 +339,7 @@ def test_the_structured_action_at_the_wmmse_solution_earns_its_sum_rate():
     import torch
 
     import agents
-    from agents.classical.wmmse import _evaluate
+    from agents.classical.wmmse import receiver_step, transmitter_terms
     from beamgym.actions import structure_action
     from beamgym.downlink import rates
 
@@ -349,9 +349,8 @@ def test_the_structured_action_at_the_wmmse_solution_earns_its_sum_rate():
         obs, _ = env.reset(seed=seed)
         H = torch.as_tensor(Layout(4, 6).unpack_observation(obs)["channel"], dtype=torch.complex128)
         W = agents.make("wmmse", tolerance=1e-9).solve(H[None], power)
-        omega, u_conj, u_abs2 = _evaluate(H[None], W, noise)
-        A = (H.mH * (omega * u_abs2)[:, None, :]) @ H
-        B = H.mH * (omega * u_conj)[:, None, :]
+        omega, u_conj, u_abs2 = receiver_step(H[None], W, noise)
+        A, B = transmitter_terms(H[None], torch.ones_like(omega), omega, u_conj, u_abs2)
         mu = (W.conj() * (B - A @ W)).sum().real / (W.abs() ** 2).sum()
         dual = omega * u_abs2 / mu
         p = (W.abs() ** 2).sum(-2)

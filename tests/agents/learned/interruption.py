@@ -23,6 +23,6 @@ def interrupt_at_draw(monkeypatch, draw: int) -> None:
 
         return interrupted
 
-    for cls in MODELS.values():
-        if "draw" in vars(cls):
-            monkeypatch.setattr(cls, "draw", interrupting(vars(cls)["draw"]))
+    defining = {base for cls in MODELS.values() for base in cls.__mro__ if "draw" in vars(base)}
+    for cls in defining:  # the models and the shared bases they inherit ``draw`` from
+        monkeypatch.setattr(cls, "draw", interrupting(vars(cls)["draw"]))

@@ -12,7 +12,9 @@ import torch
 import agents
 from agents.learned import objective, training
 from agents.learned.checkpoint import MODELS, TrainingConfig, load
+from agents.learned.fixed_size import FixedSizeModel
 from agents.learned.model import LearnedModel, Sampler, draw_problem, from_dict
+from agents.problem import make_problem
 from beamgym.downlink import transmit_power
 from tests.agents.learned.interruption import interrupt_at_draw
 
@@ -29,6 +31,10 @@ SMALL: dict[str, tuple[dict, dict]] = {
         {"size": 4, "layers": 2, "embed": 8, "model_dim": 8, "gradient_steps": 1},
         {"users": (2, 3), "antennas": (3, 4)},
     ),
+    "mlp": ({"num_users": 3, "num_antennas": 4, "hidden": 16, "depth": 2}, {"users": (3,)}),
+    "bnn": ({"num_users": 3, "num_antennas": 4, "filters": 2, "hidden": 16}, {"users": (3,)}),
+    "gnn": ({"hidden": 8, "layers": 3}, {"users": (2, 3), "antennas": (3, 4)}),
+    "unfolded-wmmse": ({"layers": 2, "pgd_steps": 2}, {"users": (2, 3), "antennas": (3, 4)}),
 }
 """A small ``(model_config, draw)`` of each registered model: a few seconds of training."""
 
@@ -198,3 +204,55 @@ def test_the_training_command_line_has_an_option_per_field(cls, capsys):
     assert {"--steps", "--batch-size", "--learning-rate", "--warmup", "--seed"} <= listed
     others = set().union(*(flags(c.Config) | flags(c.Draw) for c in MODELS.values())) - own
     assert not others & listed, sorted(others & listed)  # no other model's options
+
+
+def untrained(cls: type[LearnedModel]) -> LearnedModel:
+    torch.manual_seed(0)
+    return TrainingConfig(model=cls.name, model_config=small(cls)[0]).build().eval()
+
+
+@pytest.mark.parametrize("cls", [c for c in MODELS.values() if c.reads_masks], ids=lambda c: c.name)
+def test_a_padded_batch_gives_each_sample_its_dense_problems_beamformer(cls, torch_rng):
+    """Every model that reads masks (the solver hands it padded batches whole): padded users
+    and antennas get zero entries, whatever their channel holds, and the active part is the
+    dense sub-problem's beamformer."""
+    net = untrained(cls)
+    utility = net.utilities(TrainingConfig(model=cls.name, model_config=small(cls)[0]).options())
+    H = torch.randn(3, 3, 4, dtype=torch.complex64, generator=torch_rng)
+    power, noise = torch.tensor([1.0, 10.0, 100.0]), torch.ones(3)
+    user_mask = torch.tensor([[1, 1, 1], [1, 0, 1], [0, 1, 1]], dtype=torch.bool)
+    antenna_mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 1], [1, 0, 1, 1]], dtype=torch.bool)
+    padded = make_problem(
+        H, power, noise, utility=utility[0], user_mask=user_mask, antenna_mask=antenna_mask
+    )
+    W = beamformers(net, padded)
+    for b in range(3):
+        users, antennas = torch.nonzero(user_mask[b])[:, 0], torch.nonzero(antenna_mask[b])[:, 0]
+        dense = make_problem(
+            H[b : b + 1][:, users][:, :, antennas],
+            power[b : b + 1],
+            noise[b : b + 1],
+            utility=utility[0],
+        )
+        torch.testing.assert_close(W[b][antennas][:, users], beamformers(net, dense)[0])
+        assert (W[b][~(antenna_mask[b][:, None] & user_mask[b][None, :])] == 0).all()
+
+
+@pytest.mark.parametrize(
+    "cls", [c for c in MODELS.values() if issubclass(c, FixedSizeModel)], ids=lambda c: c.name
+)
+def test_a_fixed_size_model_serves_smaller_problems_and_names_the_size_of_larger(cls, torch_rng):
+    net = untrained(cls)
+    users, antennas = net.config.num_users, net.config.num_antennas
+    for k, n in ((users, antennas), (users - 1, antennas), (users, antennas - 1)):
+        H = torch.randn(4, k, n, dtype=torch.complex64, generator=torch_rng)
+        W = beamformers(net, make_problem(H, torch.full((4,), 10.0), utility="sum_rate"))
+        assert W.shape == (4, n, k)
+        torch.testing.assert_close(transmit_power(W), torch.full((4,), 10.0))
+    H = torch.randn(4, users + 1, antennas, dtype=torch.complex64, generator=torch_rng)
+    with pytest.raises(ValueError, match=f"K={users} users and N={antennas} antennas"):
+        beamformers(net, make_problem(H, torch.full((4,), 10.0), utility="sum_rate"))
+    with pytest.raises(ValueError, match="users: a .* trains on"):
+        TrainingConfig(
+            model=cls.name, model_config=small(cls)[0], draw={"users": (users, users + 1)}
+        ).build()
