@@ -28,6 +28,11 @@ checkpoint (:meth:`~agents.learned.model.LearnedModel.start_from`): its model, a
 and draws are the defaults, and any option may change what the model allows. A checkpoint
 (``--init-from``) is a path without suffix or a shipped one's name (``sallo-m-base``).
 
+Learning curves: with ``--curve-every S`` the model is scored every ``S`` steps (and before
+the first) on a fixed validation set (:data:`VALIDATION_SEED`: the run's first utility at its
+largest trained size, so every model trained on one configuration meets the same channels),
+and ``OUT.json`` lists ``curve``: ``[training samples, mean utility]``.
+
 The progress bar's postfix shows, per utility trained (:data:`PROGRESS_LABELS`), the latest
 batch's mean relative utility, the loss's ``U(W) / U_ref`` with the RZF reference
 (:func:`~agents.learned.objective.reference_utility`; 1.000 is the reference), and SALLO-M
@@ -60,7 +65,7 @@ import shlex
 import sys
 import time
 import typing
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +75,8 @@ from torch import nn
 
 import beamgym
 from agents.learned.checkpoint import MODELS, TrainingConfig, load
-from agents.learned.model import LearnedModel, Sampler, from_dict
+from agents.learned.model import LearnedModel, Sampler, draw_problem, from_dict
+from agents.problem import Problem
 from agents.solver import count_parameters
 from agents.storage import (
     CommandLine,
@@ -82,10 +88,52 @@ from agents.storage import (
     read_torch_file,
 )
 from beamgym.checks import check_count
+from beamgym.downlink import rates, transmit_power
 from beamgym.layout import TASKS
+from beamgym.utilities import utility
 
 LOOP_OPTIONS = tuple(f.name for f in fields(TrainingConfig) if "help" in f.metadata)
 """The loop's fields that are command-line options (``steps``, ``batch_size``, ...)."""
+
+
+VALIDATION_SEED, VALIDATION_SAMPLES = 10_000, 1024
+"""The fixed validation set of the learning curves (``--curve-every``): ``VALIDATION_SAMPLES``
+problems drawn from a generator of its own seeded ``VALIDATION_SEED`` (training draws from the
+run's seed, the benchmarks from NumPy's held-out seeds)."""
+
+
+def validation_problems(model: LearnedModel, options: Any) -> Problem:
+    """The learning curve's problems of a run: its first utility at its largest trained size,
+    the run's SNR range, on the CPU; the same for every model trained on that size."""
+    utility = model.utilities(options)[0]
+    users, antennas = max(model.trained_sizes(options))
+    sampler = Sampler(torch.Generator().manual_seed(VALIDATION_SEED))
+    return draw_problem(sampler, VALIDATION_SAMPLES, users, antennas, options.snr_db, utility)
+
+
+def validation_utility(model: LearnedModel, problem: Problem) -> float:
+    """The mean utility of ``model``'s beamformers on ``problem`` (a point of the curve),
+    in evaluation mode and without gradients; the model's mode is restored."""
+    device = next(model.parameters()).device
+    moved = replace(
+        problem,
+        **{
+            name: getattr(problem, name).to(device)
+            for name in ("H", "power", "noise_power", "weights")
+        },
+    )
+    mode = model.training
+    model.eval()
+    with torch.no_grad():
+        W = model(moved).cpu()
+    model.train(mode)
+    value = utility(
+        problem.utility,
+        rates(problem.H, W, problem.noise_power),
+        power_used=transmit_power(W),
+        weights=problem.weights,
+    )
+    return float(value.mean())
 
 
 def _short(name: str) -> str:
@@ -138,6 +186,8 @@ class _Run:
         self.generator = torch.Generator(self.device).manual_seed(config.seed * 1000 + self.rank)
         self.state_path = checkpoint_file(out, ".train.pt")
         self.start, self.elapsed, self.devices = 0, 0.0, [self.device.type]
+        self.curve: list[list[float]] = []
+        """The learning curve: ``[training samples, mean validation utility]`` points."""
         self.began = time.perf_counter()
 
     def resume(self) -> None:
@@ -157,6 +207,7 @@ class _Run:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.start, self.elapsed, self.devices = state["step"], state["elapsed_s"], state["devices"]
+        self.curve = state.get("curve", [])
         if self.devices[-1] == self.device.type:
             self.generator.set_state(state["generators"][self.rank].cpu())
         else:  # CPU and CUDA generators have different states: a new stream, fixed by the step
@@ -184,6 +235,7 @@ class _Run:
                 "step": step,
                 "elapsed_s": self.wall_time(),
                 "devices": self.devices,
+                "curve": self.curve,
             }
             partial = self.state_path.with_name(self.state_path.name + ".partial")
             torch.save(payload, partial)  # then renamed: a kill while saving keeps the last
@@ -203,6 +255,8 @@ class _Run:
             "parameters": count_parameters(model),
             "versions": {"beamgym": beamgym.__version__, "torch": torch.__version__},
         }
+        if self.curve:
+            card["curve"] = self.curve
         checkpoint_file(self.out, ".json").write_text(json.dumps(card, indent=2) + "\n")
 
 
@@ -215,9 +269,15 @@ def train(
     checkpoint_every: int = 500,
     progress: bool = True,
     device: str | torch.device = "cpu",
+    curve_every: int = 0,
 ) -> LearnedModel:
     """Train ``config``'s model on ``device``; returns it (on CPU). Rank 0 also writes
-    ``OUT.pt``/``OUT.json``. Under torchrun on CUDA each rank takes GPU ``LOCAL_RANK``."""
+    ``OUT.pt``/``OUT.json``. Under torchrun on CUDA each rank takes GPU ``LOCAL_RANK``.
+
+    With ``curve_every`` > 0, rank 0 scores the model on the fixed validation set
+    (:func:`validation_problems`) before the first step and every ``curve_every`` steps, and
+    the card's ``curve`` lists ``[training samples, mean utility]``; the validation draws from
+    its own generator, so the training stream, and a resumed run, are unchanged."""
     run = _Run(config, out, device)
     model, optimizer, generator = run.model, run.optimizer, run.generator
     options, share = config.options(), config.batch_size // run.world
@@ -225,6 +285,11 @@ def train(
     if resume:
         run.resume()
     sampler = Sampler(generator, run.distributed)
+    validation = None
+    if curve_every and run.rank == 0:
+        validation = validation_problems(model, options)
+        if not run.curve:
+            run.curve.append([0, validation_utility(model, validation)])
     trained = (
         nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
         if run.distributed
@@ -247,6 +312,9 @@ def train(
             batch = model.draw(options, sampler, share, step, config.steps)
             loss, values = model.loss(batch, trained(batch.problem, **batch.extras))
             _update(model, optimizer, loss, step)
+            if validation is not None and (step + 1) % curve_every == 0:
+                samples = (step + 1) * config.batch_size
+                run.curve.append([samples, validation_utility(model, validation)])
             if bar is not None:
                 last.update({_short(name): f"{value:.3f}" for name, value in values.items()})
                 bar.update()
@@ -354,6 +422,13 @@ def _parser(cls: type[LearnedModel], architecture: Any) -> CommandLine:
         "--checkpoint-every", type=int, default=500, help="steps between saves (default: 500)"
     )
     run.add_argument(
+        "--curve-every",
+        type=int,
+        default=0,
+        help="steps between the learning curve's points on the fixed validation set "
+        "(default: 0, no curve)",
+    )
+    run.add_argument(
         "--device", type=device, default="cpu", help="torch device, e.g. cuda (default: cpu)"
     )
     run.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")
@@ -370,6 +445,7 @@ def _check(config: TrainingConfig, args: argparse.Namespace) -> None:
     check_count("--warmup", config.warmup, minimum=0)
     check_seed("--seed", config.seed)
     check_count("--checkpoint-every", args.checkpoint_every)
+    check_count("--curve-every", args.curve_every, minimum=0)
     check_count("--threads", args.threads)
     check_writable("--out", args.out, file=True)
 
@@ -426,6 +502,7 @@ def main(argv: list[str] | None = None) -> None:
             command=command,
             checkpoint_every=args.checkpoint_every,
             device=args.device,
+            curve_every=args.curve_every,
         )
         if not dist.is_initialized() or dist.get_rank() == 0:
             print(f"wrote {files[0]} and {files[1]}; the resume state is {files[2]}")

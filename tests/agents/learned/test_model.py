@@ -2,6 +2,7 @@
 interface: a short training run improves its utility, its checkpoint round-trips exactly, it
 is an agent serving feasible beamformers, and the training command line has its options."""
 
+import json
 import re
 import typing
 from dataclasses import asdict, fields
@@ -15,7 +16,8 @@ from agents.learned.checkpoint import MODELS, TrainingConfig, load
 from agents.learned.fixed_size import FixedSizeModel
 from agents.learned.model import LearnedModel, Sampler, draw_problem, from_dict
 from agents.problem import make_problem
-from beamgym.downlink import transmit_power
+from beamgym.downlink import rates, transmit_power
+from beamgym.utilities import utility
 from tests.agents.learned.interruption import interrupt_at_draw
 
 SMALL: dict[str, tuple[dict, dict]] = {
@@ -154,15 +156,27 @@ def test_a_checkpoint_round_trips_exactly(cls, trained):
 @REGISTERED
 def test_resume_after_an_interruption_gives_the_same_weights(cls, tmp_path, monkeypatch):
     run = config(cls, steps=6)
-    whole = training.train(run, tmp_path / "whole", progress=False)
+    whole = training.train(run, tmp_path / "whole", progress=False, curve_every=2)
     interrupt_at_draw(monkeypatch, 4)
     with pytest.raises(KeyboardInterrupt):
-        training.train(run, tmp_path / "split", progress=False)
+        training.train(run, tmp_path / "split", progress=False, curve_every=2)
     monkeypatch.undo()
     assert torch.load(tmp_path / "split.train.pt", weights_only=True)["step"] == 3
-    resumed = training.train(run, tmp_path / "split", resume=True, progress=False)
+    resumed = training.train(run, tmp_path / "split", resume=True, progress=False, curve_every=2)
     for a, b in zip(whole.parameters(), resumed.parameters(), strict=True):
         torch.testing.assert_close(a, b)
+    curves = [
+        json.loads((tmp_path / f"{name}.json").read_text())["curve"] for name in ("whole", "split")
+    ]
+    assert [samples for samples, _ in curves[0]] == [0, 64, 128, 192]  # batch 32, every 2 steps
+    assert curves[0] == curves[1]  # the curve is kept across the interruption
+    problem = training.validation_problems(whole, run.options())  # the last point, as an agent
+    solver = agents.make(cls.name, checkpoint=str(tmp_path / "whole"))
+    W = solver.solve(
+        problem.H, power=problem.power, noise_power=problem.noise_power, utility=problem.utility
+    )
+    value = utility(problem.utility, rates(problem.H, W), power_used=transmit_power(W))
+    assert float(value.mean()) == pytest.approx(curves[0][-1][1], rel=1e-5)
     with pytest.raises(ValueError, match="another configuration"):
         training.train(config(cls, steps=7), tmp_path / "split", resume=True, progress=False)
 
