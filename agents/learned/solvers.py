@@ -61,8 +61,8 @@ class LearnedSolver(Solver):
                 for path in sorted(CHECKPOINTS.glob(cls.variants))
                 if path.with_suffix("") != paths[0]
             ]
-        self.variants, self.cards, self.options = [], [], []
-        """The models it chooses from, with their cards and training draws."""
+        self.paths, self.variants, self.cards, self.options = paths, [], [], []
+        """The checkpoints and models it chooses from, with their cards and training draws."""
         for path in paths:
             model, card = load(path)
             if not isinstance(model, cls):
@@ -103,6 +103,27 @@ class LearnedSolver(Solver):
             for utility in model.utilities(options)
             for k, n in model.trained_sizes(options)
         }
+
+    def training(self) -> list[dict]:
+        """How each of its models was trained, from its card (what a leaderboard's
+        fair-comparison table reports): one record per loaded checkpoint."""
+        records = []
+        for path, model, card in zip(self.paths, self.variants, self.cards, strict=True):
+            run = card["training"]
+            records.append(
+                {
+                    "checkpoint": Path(path).name,
+                    "model": model.name,
+                    "parameters": sum(p.numel() for p in model.parameters()),
+                    "steps": run["steps"],
+                    "batch_size": run["batch_size"],
+                    "samples": run["steps"] * run["batch_size"],
+                    "init_from": run.get("init_from") or None,
+                    "wall_time_s": card.get("wall_time_s"),
+                    "devices": card.get("devices") or ["cpu"],
+                }
+            )
+        return records
 
     def _solve(self, problem: Problem) -> torch.Tensor:
         serving = [

@@ -62,3 +62,35 @@ def test_the_rl_training_section_reports_what_each_used_checkpoint_records(tmp_p
     curve = meta.get("curve")  # the curve's last point, or a dash for a checkpoint without one
     assert row.endswith(f"| {curve[-1][1]:.4f} |" if curve else "| – |")
     assert "`wmmse`" not in section  # classical agents were not trained
+
+
+def test_the_fair_comparison_reads_each_learned_card_and_averages_the_common_cells(tmp_path):
+    """The section's cost columns are the checkpoint cards' numbers (the units copy them), and
+    the score is the mean over the configurations every learned agent served."""
+    import json
+
+    from benchmarks.cli import main
+
+    suite = tmp_path / "learned.toml"
+    suite.write_text(
+        'name = "learned"\n[defaults]\nseeds = [1, 2]\nblocks = 2\nenv_id = "MISO-SumRate-v0"\n'
+        '[[configurations]]\nname = "k8"\nkwargs = {num_users = 8, num_antennas = 8, snr_db = 10.0}\n'
+        '[[configurations]]\nname = "k9"\nkwargs = {num_users = 9, num_antennas = 8, snr_db = 10.0}\n'
+    )
+    out = tmp_path / "out"
+    run = ["run", "--suite", str(suite), "--out", str(out), "--no-progress"]
+    assert main([*run, "--agents", "bnn", "unfolded-wmmse"]) == 0
+    text = (out / "LEADERBOARD.md").read_text()
+    section = text[text.index("## Learned models: a fair comparison") :]
+    section = section[: section.index("## Configurations")]
+    card = json.loads((agents.learned.CHECKPOINTS / "bnn-sum_rate-8x8.json").read_text())
+    row = next(line for line in section.splitlines() if "`bnn-sum_rate-8x8`" in line)
+    training = card["training"]
+    samples = training["steps"] * training["batch_size"]
+    assert f"| {card['parameters']:,} | {samples:,} ({training['steps']:,} x " in row
+    assert f"| {card['wall_time_s'] / 60:.1f} min |" in row
+    summary = json.loads((out / "summary.json").read_text())["rows"]
+    k8 = {r["agent"]: r["ratio_to_reference"] for r in summary if r["config"] == "k8"}
+    assert "every learned agent served (1;" in section  # the bnn of K = 8 does not serve K = 9
+    assert f"| `bnn` | {100 * k8['bnn']:.1f} |" in section
+    assert f"| `unfolded-wmmse` | {100 * k8['unfolded-wmmse']:.1f} |" in section
