@@ -7,9 +7,9 @@ benchmark run wrote (nothing is recomputed)::
 One row per configuration where an RL agent was scored: the reference, RZF's % of it (the
 better of its two power normalisations, ``rzf`` and ``rzf(normalisation='total')``), and for
 each action parameterisation the best agent's % of the reference, the agent, and whether it
-reaches RZF (``>=``) or not (the gap in points). The last lines count the configurations
-that meet the two bars the RL issue set: >= 95 % of WMMSE on the sum-rate configurations
-with K <= N, and at least RZF wherever the agent serves.
+reaches RZF (``>=``, within :data:`TIE`) or not (the gap in points). The last lines count
+the configurations that meet the two bars the RL issue set: >= 95 % of WMMSE on the sum-rate
+configurations with K <= N, and at least RZF wherever the agent serves.
 """
 
 from __future__ import annotations
@@ -22,6 +22,10 @@ from pathlib import Path
 from agents.rl import ACTIONS, AGENTS, agent_name
 
 RZF = ("rzf", "rzf(normalisation='total')")
+
+TIE = 5e-4
+"""A ratio within this of RZF's counts as reaching it (0.05 points: the float32 policies and
+the float64 RZF of the same beamformer differ in the fifth digit)."""
 
 
 def _action_of(agent: str) -> str | None:
@@ -48,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     actions = [a for a in ACTIONS if any(_action_of(x) == a for x in AGENTS)]
     header = ["configuration", "reference", "RZF %"] + [f"best {a} %" for a in actions]
     print(" | ".join(header))
-    sum_rate_goal, rzf_goal = [0, 0], [0, 0]
+    sum_rate_goal, rzf_goal = [0, 0], {action: [0, 0] for action in actions}
     for name, entries in configs.items():
         scored = {a: r["ratio_to_reference"] for a, r in entries.items() if a in AGENTS}
         if not scored:
@@ -62,13 +66,13 @@ def main(argv: list[str] | None = None) -> int:
                 cells.append("–")
                 continue
             agent, value = max(mine.items(), key=lambda item: item[1])
-            verdict = (
-                "" if rzf is None else (">= RZF" if value >= rzf else f"{100 * (value - rzf):+.1f}")
-            )
+            verdict = ""
+            if rzf is not None:
+                verdict = ">= RZF" if value >= rzf - TIE else f"{100 * (value - rzf):+.1f}"
             cells.append(f"{100 * value:.1f} ({agent} {verdict})")
             if rzf is not None:
-                rzf_goal[0] += value >= rzf
-                rzf_goal[1] += 1
+                rzf_goal[action][0] += value >= rzf - TIE
+                rzf_goal[action][1] += 1
             largest_k = max(int(k) for k in str(any_row["num_users"]).split("-"))
             served_k_le_n = largest_k <= int(any_row["num_antennas"])
             if action == "structure" and any_row["utility"] == "sum_rate" and served_k_le_n:
@@ -79,9 +83,11 @@ def main(argv: list[str] | None = None) -> int:
         f"structured action, sum rate, K <= N: >= 95 % of the reference in "
         f"{sum_rate_goal[0]} of {sum_rate_goal[1]} configurations"
     )
-    print(
-        f"best agent per action at least RZF in {rzf_goal[0]} of {rzf_goal[1]} (action, configuration) cells"
-    )
+    for action, (met, served) in rzf_goal.items():
+        if served:
+            print(
+                f"best {action} agent at least RZF (within {100 * TIE:.2f} points): {met} of {served}"
+            )
     return 0
 
 
