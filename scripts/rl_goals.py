@@ -19,20 +19,13 @@ import json
 import sys
 from pathlib import Path
 
-from agents.rl import ACTIONS, AGENTS, agent_name
+from agents.rl import ACTIONS, AGENTS
 
 RZF = ("rzf", "rzf(normalisation='total')")
 
 TIE = 5e-4
 """A ratio within this of RZF's counts as reaching it (0.05 points: the float32 policies and
 the float64 RZF of the same beamformer differ in the fifth digit)."""
-
-
-def _action_of(agent: str) -> str | None:
-    for action in ACTIONS:
-        if agent in {agent_name(algorithm, action) for algorithm in ("ppo", "sac", "td3", "ddpg")}:
-            return action
-    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         if row["status"] == "ok":
             configs.setdefault(row["config"], {})[row["agent"]] = row
-    actions = [a for a in ACTIONS if any(_action_of(x) == a for x in AGENTS)]
+    actions = [a for a in ACTIONS if any(cls.action == a for cls in AGENTS.values())]
     header = ["configuration", "reference", "RZF %"] + [f"best {a} %" for a in actions]
     print(" | ".join(header))
     sum_rate_goal, rzf_goal = [0, 0], {action: [0, 0] for action in actions}
@@ -61,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         rzf = max((entries[a]["ratio_to_reference"] for a in RZF if a in entries), default=None)
         cells = [name, any_row["reference"], "–" if rzf is None else f"{100 * rzf:.1f}"]
         for action in actions:
-            mine = {a: v for a, v in scored.items() if _action_of(a) == action}
+            mine = {a: v for a, v in scored.items() if AGENTS[a].action == action}
             if not mine:
                 cells.append("–")
                 continue

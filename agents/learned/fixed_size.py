@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents.learned.model import (
+    PEER_UTILITIES,
     Batch,
     Draw,
     LearnedModel,
@@ -23,9 +24,6 @@ from agents.learned.model import (
 )
 from beamgym.checks import check_count
 
-FIXED_SIZE_UTILITIES = ("sum_rate", "min_rate", "energy_efficiency")
-"""The utilities a fixed-size model can be trained for."""
-
 
 @dataclass(frozen=True)
 class FixedSizeConfig:
@@ -33,12 +31,12 @@ class FixedSizeConfig:
 
     num_users: int = option(8, "K, the users of the model's input and output layers")
     num_antennas: int = option(8, "N, the antennas of the model's input and output layers")
-    utility: str = option("sum_rate", "the utility it is trained for", choices=FIXED_SIZE_UTILITIES)
+    utility: str = option("sum_rate", "the utility it is trained for", choices=PEER_UTILITIES)
 
     def __post_init__(self) -> None:
         check_count("num_users", self.num_users)
         check_count("num_antennas", self.num_antennas)
-        check_utility(self.utility, FIXED_SIZE_UTILITIES)
+        check_utility(self.utility, PEER_UTILITIES)
 
 
 class FixedSizeModel(LearnedModel):

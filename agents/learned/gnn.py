@@ -37,6 +37,7 @@ from torch import nn
 
 from agents.learned.budget import adapt_power, snr_feature
 from agents.learned.model import (
+    PEER_UTILITIES,
     Batch,
     LearnedModel,
     Sampler,
@@ -49,9 +50,6 @@ from agents.problem import Problem
 from beamgym.checks import check_count
 from beamgym.utilities import UTILITIES
 
-GNN_UTILITIES = ("sum_rate", "min_rate", "energy_efficiency")
-"""The utilities a GNN can be trained for."""
-
 
 @dataclass(frozen=True)
 class GnnConfig:
@@ -59,12 +57,12 @@ class GnnConfig:
 
     hidden: int = option(64, "F, the edge feature size")
     layers: int = option(6, "L, the edge-update layers (the last one is the output)")
-    utility: str = option("sum_rate", "the utility it is trained for", choices=GNN_UTILITIES)
+    utility: str = option("sum_rate", "the utility it is trained for", choices=PEER_UTILITIES)
 
     def __post_init__(self) -> None:
         check_count("hidden", self.hidden)
         check_count("layers", self.layers)
-        check_utility(self.utility, GNN_UTILITIES)
+        check_utility(self.utility, PEER_UTILITIES)
 
 
 class EdgeUpdate(nn.Module):

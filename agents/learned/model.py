@@ -166,6 +166,11 @@ def draw_task(
     return Batch(problem, (utility,))
 
 
+PEER_UTILITIES = ("sum_rate", "min_rate", "energy_efficiency")
+"""The utilities a single-task peer model (MLP, BNN, GNN) can be trained for: the rates with
+the full-power adapter, energy efficiency with a learned fraction of the budget."""
+
+
 def check_utility(utility: str, allowed: tuple[str, ...]) -> None:
     """``utility`` must be one of ``allowed`` (the utilities a model can be trained for)."""
     if utility not in allowed:

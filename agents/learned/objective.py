@@ -62,6 +62,24 @@ def reference_utility(
         return utility(name, user_rates, power_used=power, weights=weights, user_mask=user_mask)
 
 
+def achieved_utility(
+    name: str,
+    H: torch.Tensor,
+    W: torch.Tensor,
+    noise: torch.Tensor,
+    weights: torch.Tensor | None = None,
+    user_mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``U(W)`` ``[B]``: the utility ``name`` of beamformers ``W`` on channels ``H``."""
+    return utility(
+        name,
+        rates(H, W, noise),
+        power_used=beamgym.transmit_power(W),
+        weights=weights,
+        user_mask=user_mask,
+    )
+
+
 def relative_utility(
     name: str,
     H: torch.Tensor,
@@ -80,13 +98,7 @@ def relative_utility(
     mean rates instead, ``exp((U(W) - U_ref) / K)``. Each is 1 at the reference.
     """
     reference = reference_utility(name, H, power, noise, weights, user_mask)
-    value = utility(
-        name,
-        rates(H, W, noise),
-        power_used=beamgym.transmit_power(W),
-        weights=weights,
-        user_mask=user_mask,
-    )
+    value = achieved_utility(name, H, W, noise, weights, user_mask)
     if name == "proportional_fair":
         return torch.exp((value - reference) / active_users(H, user_mask))
     return value / reference

@@ -34,7 +34,7 @@ from agents.learned.checkpoint import CHECKPOINTS, MODELS, TrainingConfig, load
 from agents.learned.model import LearnedModel
 from agents.problem import Problem
 from agents.registry import register
-from agents.solver import NotApplicable, Solver
+from agents.solver import NotApplicable, Solver, count_parameters
 
 
 class LearnedSolver(Solver):
@@ -114,7 +114,7 @@ class LearnedSolver(Solver):
                 {
                     "checkpoint": Path(path).name,
                     "model": model.name,
-                    "parameters": sum(p.numel() for p in model.parameters()),
+                    "parameters": count_parameters(model),
                     "steps": run["steps"],
                     "batch_size": run["batch_size"],
                     "samples": run["steps"] * run["batch_size"],

@@ -76,6 +76,7 @@ from torch import nn
 import beamgym
 from agents.learned.checkpoint import MODELS, TrainingConfig, load
 from agents.learned.model import LearnedModel, Sampler, draw_problem, from_dict
+from agents.learned.objective import achieved_utility
 from agents.problem import Problem
 from agents.solver import count_parameters
 from agents.storage import (
@@ -88,9 +89,7 @@ from agents.storage import (
     read_torch_file,
 )
 from beamgym.checks import check_count
-from beamgym.downlink import rates, transmit_power
 from beamgym.layout import TASKS
-from beamgym.utilities import utility
 
 LOOP_OPTIONS = tuple(f.name for f in fields(TrainingConfig) if "help" in f.metadata)
 """The loop's fields that are command-line options (``steps``, ``batch_size``, ...)."""
@@ -127,12 +126,7 @@ def validation_utility(model: LearnedModel, problem: Problem) -> float:
     with torch.no_grad():
         W = model(moved).cpu()
     model.train(mode)
-    value = utility(
-        problem.utility,
-        rates(problem.H, W, problem.noise_power),
-        power_used=transmit_power(W),
-        weights=problem.weights,
-    )
+    value = achieved_utility(problem.utility, problem.H, W, problem.noise_power, problem.weights)
     return float(value.mean())
 
 
