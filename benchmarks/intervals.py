@@ -22,10 +22,20 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from benchmarks.episodes import Channels
+
 CONFIDENCE = 0.95
+
+
+def episode_means(channels: Channels, values: Any) -> np.ndarray:
+    """Per-episode means ``[episodes]`` of per-channel ``values [S]``."""
+    counts = np.bincount(channels.episode)
+    return np.bincount(channels.episode, weights=np.asarray(values, np.float64)) / counts
 
 
 def _two_sided_probability(t: float, nu: int) -> float:

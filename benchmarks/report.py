@@ -26,7 +26,13 @@ import numpy as np
 
 from beamgym.units import linear_to_db
 from benchmarks.episodes import Channels, load_channels
-from benchmarks.intervals import Interval, log_ratio_interval, mean_interval, ratio_interval
+from benchmarks.intervals import (
+    Interval,
+    episode_means,
+    log_ratio_interval,
+    mean_interval,
+    ratio_interval,
+)
 from benchmarks.leaderboard import write_leaderboard
 from benchmarks.lineup import REFERENCES, STRONG_REFERENCE, parse_agent, plan_units
 from benchmarks.results import ResultsFolder
@@ -47,12 +53,6 @@ class ConfigResults:
 
     def ok(self) -> list[dict[str, Any]]:
         return [r for r in self.records if r["status"] == "ok"]
-
-
-def episode_means(channels: Channels, values: Any) -> np.ndarray:
-    """Per-episode means ``[episodes]`` of per-channel ``values [S]``."""
-    counts = np.bincount(channels.episode)
-    return np.bincount(channels.episode, weights=np.asarray(values, np.float64)) / counts
 
 
 def _interval_fields(prefix: str, interval: Interval | None) -> dict[str, float | None]:

@@ -38,6 +38,10 @@ MODELS: dict[str, type[LearnedModel]] = {
 """The learned models by name. A new model is its file and one entry here: the training
 command line, the checkpoints and the agent of the same name follow from its class."""
 
+SEED_MODELS = ("bert4beam", "ubert", "sallo-m")
+"""The models of the seed papers; the others of :data:`MODELS` are the existing AI models
+those papers claim to outperform (their peers on the leaderboard)."""
+
 
 @dataclass
 class TrainingConfig:

@@ -7,12 +7,13 @@ import agents
 from benchmarks.episodes import draw_channels
 from benchmarks.intervals import (
     Interval,
+    episode_means,
     log_ratio_interval,
     mean_interval,
     ratio_interval,
     t_quantile,
 )
-from benchmarks.report import episode_means, geometric_rate_ratio
+from benchmarks.report import geometric_rate_ratio
 from benchmarks.scoring import evaluate
 from benchmarks.suites import configuration
 

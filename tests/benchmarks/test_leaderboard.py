@@ -66,7 +66,8 @@ def test_the_rl_training_section_reports_what_each_used_checkpoint_records(tmp_p
 
 def test_the_fair_comparison_reads_each_learned_card_and_averages_the_common_cells(tmp_path):
     """The section's cost columns are the checkpoint cards' numbers (the units copy them), and
-    the score is the mean over the configurations every learned agent served."""
+    the score is the mean over the configurations every learned agent served; the seed
+    against peer table sets the best seed model against the best peer."""
     import json
 
     from benchmarks.cli import main
@@ -79,7 +80,7 @@ def test_the_fair_comparison_reads_each_learned_card_and_averages_the_common_cel
     )
     out = tmp_path / "out"
     run = ["run", "--suite", str(suite), "--out", str(out), "--no-progress"]
-    assert main([*run, "--agents", "bnn", "unfolded-wmmse"]) == 0
+    assert main([*run, "--agents", "bnn", "unfolded-wmmse", "bert4beam"]) == 0
     text = (out / "LEADERBOARD.md").read_text()
     section = text[text.index("## Learned models: a fair comparison") :]
     section = section[: section.index("## Configurations")]
@@ -94,3 +95,14 @@ def test_the_fair_comparison_reads_each_learned_card_and_averages_the_common_cel
     assert "every learned agent served (1;" in section  # the bnn of K = 8 does not serve K = 9
     assert f"| `bnn` | {100 * k8['bnn']:.1f} |" in section
     assert f"| `unfolded-wmmse` | {100 * k8['unfolded-wmmse']:.1f} |" in section
+    means = {r["agent"]: r["mean"] for r in summary if r["config"] == "k8"}
+    peer = max(("bnn", "unfolded-wmmse"), key=means.get)
+    claim = text[text.index("## Do the seed models outperform the existing AI models?") :]
+    row = next(line for line in claim.splitlines() if line.startswith("| `k8` |"))
+    # the paired ratio's value is the ratio of the two means (the same episodes for both)
+    assert row.startswith(
+        f"| `k8` | `bert4beam` {100 * k8['bert4beam']:.1f} | `{peer}` {100 * k8[peer]:.1f} | "
+        f"{100 * means['bert4beam'] / means[peer]:.1f} ("
+    )
+    low, high = map(float, row.split("(")[1].split(")")[0].split("-"))
+    assert row.endswith("| > |" if low > 100 else "| < |" if high < 100 else "| ~ |")

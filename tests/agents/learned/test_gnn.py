@@ -1,4 +1,5 @@
-"""The edge GNN: equivariant over users and antennas, any size, energy efficiency's power."""
+"""The edge GNN: equivariant over users and antennas (with and without the Gram-weighted
+aggregation), any size, energy efficiency's power."""
 
 import pytest
 import torch
@@ -13,9 +14,10 @@ def gnn(**options) -> Gnn:
     return Gnn(GnnConfig(hidden=16, layers=3, **options)).eval()
 
 
+@pytest.mark.parametrize("gram", [True, False])
 @pytest.mark.parametrize("utility", ["sum_rate", "energy_efficiency"])
-def test_permuting_users_or_antennas_permutes_the_beamformer(utility, torch_rng):
-    net = gnn(utility=utility)
+def test_permuting_users_or_antennas_permutes_the_beamformer(utility, gram, torch_rng):
+    net = gnn(utility=utility, gram=gram)
     H = torch.randn(4, 3, 5, dtype=torch.complex64, generator=torch_rng)
     power = torch.tensor([1.0, 10.0, 30.0, 100.0])
     users, antennas = torch.randperm(3, generator=torch_rng), torch.randperm(5, generator=torch_rng)

@@ -12,8 +12,8 @@ from agents.learned import CHECKPOINTS
 from agents.problem import make_problem
 from benchmarks.card import agent_spec
 from benchmarks.episodes import draw_channels
+from benchmarks.intervals import episode_means
 from benchmarks.lineup import build_agent
-from benchmarks.report import episode_means
 from benchmarks.scoring import evaluate
 from benchmarks.suites import SUITES, configuration
 
