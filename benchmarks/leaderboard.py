@@ -184,7 +184,10 @@ def fair_comparison(results: list[ConfigResults]) -> list[str]:
         "samples (steps x batch; a fine-tuned checkpoint's are on top of its start's), "
         "training wall time and the devices it ran on. Every learned model is trained "
         "unsupervised on minus the utility relative to RZF by the same loop "
-        "(`agents/learned/training.py`).",
+        "(`agents/learned/training.py`). The costs differ from model to model; the equal-budget "
+        "comparison, every model trained from scratch with the same samples on sum rate at "
+        "K = N = 8, is `agents/learned/checkpoints/equal-budget/README.md` "
+        "(`python scripts/equal_budget.py`).",
         "",
     ]
     lines += _table(
