@@ -13,7 +13,8 @@ with the plot ``curves.png``.
 
 The budget (decisions): :data:`STEPS` optimiser steps of :data:`BATCH` fresh samples each
 (512,000 channels) for every model, the same warm-up and cosine schedule, seed 0, one CPU
-thread. What differs is what makes each model itself: its shipped architecture and its peak
+thread (the wall times in the summary are of runs that shared the 2-core machine with one
+other run). What differs is what makes each model itself: its shipped architecture and its peak
 learning rate (those of its shipped checkpoints; the unfolded WMMSE's step sizes want a larger
 one). UBERT keeps its shipped RZF input features. SALLO-M is built at its smallest size that
 serves K = N = 8 (``--size 8``) with the shipped model's 30 refinement steps; BERT4beam at
@@ -114,7 +115,8 @@ def summary(names: list[str]) -> str:
         f"decisions): every model trained from scratch on sum rate, K = N = 8, SNR drawn from "
         f"0-20 dB, {STEPS:,} steps of batch {BATCH} ({STEPS * BATCH:,} samples), seed 0, one "
         "CPU thread; scored on the `standard` leaderboard's 8 x 8 sum-rate channels (200 per "
-        "SNR), % of WMMSE with the paired ratio's 95 % interval.",
+        "SNR), % of WMMSE with the paired ratio's 95 % interval. Training wall times are of "
+        "runs that shared the 2-core CPU with one other run.",
         "",
         "| model | parameters | training (min) | " + " | ".join(f"{s} dB" for s in SNR_DB) + " |",
         "|---|---|---|" + "---|" * len(SNR_DB),
