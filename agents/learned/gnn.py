@@ -41,6 +41,9 @@ Decisions where the papers leave a choice or where beamgym differs:
   papers train at one power).
 * **Training.** Unsupervised on minus the beamgym utility relative to RZF, as every learned
   model here; the power adapter and the energy-efficiency fraction are those of BERT4beam.
+* **Scale.** The Gram products grow with the fourth power of the channel over the layers, so
+  a channel with entries beyond :data:`PEAK_ENTRY` is served as the equivalent problem of
+  largest entry 1 (the SNR feature carries the gain); no training channel is near it.
 * **Padding.** Padded users and antennas are left out of every mean and get zero entries (and
   zero Gram entries), so a padded batch is served whole and gives the dense problem's
   beamformer.
@@ -67,6 +70,11 @@ from agents.learned.model import (
 from agents.problem import Problem
 from beamgym.checks import check_count
 from beamgym.utilities import UTILITIES
+
+PEAK_ENTRY = 1e3
+"""A channel whose largest ``|h_kn|`` exceeds this (far beyond any training draw) is scaled
+to a largest entry of 1, its SNR feature raised to match: ``(H / c, c^2 P)`` has the same
+rates, and the Gram-weighted layers stay finite."""
 
 
 @dataclass(frozen=True)
@@ -159,8 +167,13 @@ class Gnn(LearnedModel):
             mask = mask * problem.user_mask[:, :, None, None]
         if problem.antenna_mask is not None:
             mask = mask * problem.antenna_mask[:, None, :, None]
+        # a channel far outside training is served as the same problem (H / c, c^2 P): the
+        # Gram products of its raw entries would overflow
+        peak = problem.H.abs().amax((1, 2))
+        shrink = torch.where(peak > PEAK_ENTRY, peak, torch.ones_like(peak))
         snr = snr_feature(problem.power, problem.noise_power).to(real)
-        H = problem.H * mask[..., 0]  # padded entries zero, whatever the batch holds there
+        snr = snr + 2 * torch.log10(shrink)
+        H = problem.H / shrink[:, None, None] * mask[..., 0]  # padded entries zero
         d = torch.cat(
             [H.real[..., None], H.imag[..., None], snr[:, None, None, None].expand_as(mask)], -1
         )

@@ -45,3 +45,17 @@ def test_energy_efficiency_may_transmit_less_than_the_budget(torch_rng):
         W = net(make_problem(H, torch.tensor([10.0, 10.0]), utility="energy_efficiency"))
     used = transmit_power(W)
     assert (used < 10.0 * 0.2).all() and (used > 0).all()
+
+
+def test_a_channel_beyond_the_peak_entry_is_served_as_its_equivalent_problem(torch_rng):
+    """``(H / c, c^2 P)`` has the same rates as ``(H, P)``: the model's answer to the huge
+    channel is the answer to the scaled one, scaled back to the budget."""
+    net = gnn()
+    H = torch.randn(2, 3, 4, dtype=torch.complex64, generator=torch_rng) * 2e3
+    peak = H.abs().amax((1, 2))
+    power = torch.tensor([10.0, 20.0])
+    with torch.no_grad():
+        W = net(make_problem(H, power, utility="sum_rate"))
+        scaled = net(make_problem(H / peak[:, None, None], power * peak**2, utility="sum_rate"))
+    assert torch.isfinite(torch.view_as_real(W)).all()
+    torch.testing.assert_close(W, scaled / peak[:, None, None])
