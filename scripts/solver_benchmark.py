@@ -7,7 +7,9 @@ the DPC bound. Speed goals on the 2-core CPU: the ``wmmse-100`` row (exactly 100
 iterations), <= 0.5 ms per channel at K = N = 8 and batch 1000; the learned models against
 ``wmmse`` (BERT4beam and UBERT: batch-1 latency <= 2 ms and >= 20x its throughput at batch
 1000; SALLO-M: <= 5 ms and less time per channel at batch 1000; ``sallo-m-base`` is its model
-without the refinement). A progress bar on stderr names the solver being timed; bad input is
+without the refinement). The ``numpy-cf-100`` row is a plain NumPy WMMSE with the closed-form
+multiplier and 100 iterations (:func:`closed_form_wmmse`), the anchor of ``wmmse``'s speed
+goals. A progress bar on stderr names the solver being timed; bad input is
 one line ``error: ...`` and exit status 2 (``--debug`` shows the traceback).
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 import statistics
 import time
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -46,6 +49,42 @@ ROWS = {  # label: (agent name, config, utility)
 }
 
 
+ANCHOR = "numpy-cf-100"
+"""The row of :func:`closed_form_wmmse`: the speed anchor WMMSE is measured against."""
+
+
+def closed_form_wmmse(
+    H: np.ndarray, power: float, noise_power: float = 1.0, iterations: int = 100
+) -> np.ndarray:
+    """A plain NumPy WMMSE with the closed-form multiplier, the speed anchor of ``wmmse``.
+
+    Sum rate, RZF start, ``iterations`` fixed iterations of Shi et al.'s three blocks with the
+    power multiplier of Christensen, Agarwal, Carvalho and Cioffi (IEEE TWC 7(12), 2008),
+    ``mu = sigma2 sum_k omega_k |u_k|^2 / P``, then the beamformer scaled onto the budget:
+
+        u_k^* = (HW)_kk / T_k,   omega_k = T_k / (T_k - |(HW)_kk|^2)
+        W = (H^H diag(omega |u|^2) H + mu I)^{-1} H^H diag(omega u^*),  W <- W sqrt(P) / ||W||_F
+
+    Args: ``H`` complex ``[B, K, N]``; returns ``W [B, N, K]`` with ``||W||_F^2 = P``.
+    """
+    users, antennas = H.shape[-2:]
+    Hh = H.conj().swapaxes(-1, -2)
+    eye = np.eye(antennas)
+    W = np.linalg.solve(Hh @ H + users * noise_power / power * eye, Hh)  # RZF
+    for _ in range(iterations):
+        W *= np.sqrt(power / np.sum(np.abs(W) ** 2, axis=(-2, -1), keepdims=True))
+        HW = H @ W
+        signal = np.diagonal(HW, axis1=-2, axis2=-1)
+        total = np.sum(np.abs(HW) ** 2, axis=-1) + noise_power
+        u_conj = signal / total
+        omega = total / (total - np.abs(signal) ** 2)
+        gain = omega * np.abs(u_conj) ** 2
+        mu = noise_power * gain.sum(-1) / power
+        A = Hh @ (gain[..., None] * H) + mu[:, None, None] * eye
+        W = np.linalg.solve(A, Hh * (omega * u_conj)[:, None, :])
+    return W * np.sqrt(power / np.sum(np.abs(W) ** 2, axis=(-2, -1), keepdims=True))
+
+
 def latency(
     solver: agents.Solver, H: torch.Tensor, power: float, target: str, repeats: int
 ) -> float:
@@ -58,6 +97,24 @@ def latency(
     return statistics.median(times)
 
 
+def anchor_row(H: torch.Tensor, power: float, repeats: int) -> str:
+    """The table row of :func:`closed_form_wmmse` (timed as the solvers are, on NumPy input)."""
+    channels = H.numpy()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        closed_form_wmmse(channels[:1], power)
+        times.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    W = closed_form_wmmse(channels, power)
+    per_channel = (time.perf_counter() - start) / len(channels)
+    value = rates(H, torch.from_numpy(W)).sum(-1).mean().item()
+    return (
+        f"{ANCHOR:>11} {'sum_rate':>18} {value:>9.3f} {statistics.median(times) * 1e3:>11.2f} "
+        f"{per_channel * 1e3:>11.3f} {len(channels):>6}"
+    )
+
+
 def _parser() -> CommandLine:
     parser = CommandLine(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[4, 8, 16], help="K = N values")
@@ -67,7 +124,8 @@ def _parser() -> CommandLine:
         "--best-batch", type=int, default=100, help="batch for wmmse-best (12 starts)"
     )
     parser.add_argument("--repeats", type=int, default=20, help="batch-1 calls per latency")
-    parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
+    rows = [*ROWS, ANCHOR]
+    parser.add_argument("--rows", nargs="+", default=rows, choices=rows)
     parser.add_argument(
         "--threads", type=int, default=1, help="torch CPU threads (default: 1, as the benchmarks)"
     )
@@ -101,6 +159,10 @@ def benchmark(args) -> None:
             )
             for label in args.rows:
                 bar.set_description(f"K = N = {size}: {label}")
+                if label == ANCHOR:
+                    bar.write(anchor_row(H, power, args.repeats))
+                    bar.update()
+                    continue
                 name, config, target = ROWS[label]
                 solver = agents.make(name, **config)
                 batch = min(args.batch, args.best_batch) if name == "wmmse-best" else args.batch
