@@ -9,7 +9,8 @@ iterations), <= 0.5 ms per channel at K = N = 8 and batch 1000; the learned mode
 1000; SALLO-M: <= 5 ms and less time per channel at batch 1000; ``sallo-m-base`` is its model
 without the refinement). The ``numpy-cf-100`` row is a plain NumPy WMMSE with the closed-form
 multiplier and 100 iterations (:func:`closed_form_wmmse`), the anchor of ``wmmse``'s speed
-goals. A progress bar on stderr names the solver being timed; bad input is
+goals; ``wmmse-cf`` and ``wmmse-cf-100`` are ``wmmse`` with the same closed-form multiplier
+(``multiplier="closed-form"``). A progress bar on stderr names the solver being timed; bad input is
 one line ``error: ...`` and exit status 2 (``--debug`` shows the traceback).
 """
 
@@ -38,6 +39,12 @@ ROWS = {  # label: (agent name, config, utility)
     "rzf": ("rzf", {}, "sum_rate"),
     "wmmse": ("wmmse", {}, "sum_rate"),
     "wmmse-100": ("wmmse", {"max_iterations": 100, "tolerance": 0.0}, "sum_rate"),
+    "wmmse-cf": ("wmmse", {"multiplier": "closed-form"}, "sum_rate"),
+    "wmmse-cf-100": (
+        "wmmse",
+        {"multiplier": "closed-form", "max_iterations": 100, "tolerance": 0.0},
+        "sum_rate",
+    ),
     "wmmse-best": ("wmmse-best", {}, "sum_rate"),
     "pf": ("pf", {}, "proportional_fair"),
     "maxmin": ("maxmin", {}, "min_rate"),

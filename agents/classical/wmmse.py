@@ -43,6 +43,7 @@ from beamgym.downlink import project_power
 from beamgym.utilities import RATE_FLOOR, proportional_fair, weighted_sum_rate
 
 INITS = ("rzf", "mrt", "random")
+MULTIPLIERS = ("exact", "closed-form")
 
 WeightRule = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
@@ -167,6 +168,28 @@ def _transmitter(
     return U @ (Z * scale[:, :, None]), mu
 
 
+def _closed_form_transmitter(
+    H: torch.Tensor,
+    weights: torch.Tensor,
+    omega: torch.Tensor,
+    u_conj: torch.Tensor,
+    u_abs2: torch.Tensor,
+    noise: torch.Tensor,
+    power: torch.Tensor,
+    ridge: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The transmitter block with the closed-form multiplier of Christensen, Agarwal, Carvalho
+    and Cioffi (IEEE TWC 7(12), 2008), ``mu = sigma2 sum_k a_k omega_k |u_k|^2 / P``: one
+    Cholesky solve ``(A + (rho + mu) I) W = H^H diag(a omega u^*)``, then ``W`` scaled onto
+    the budget. No eigen-decomposition and no root search, but the scaling leaves the
+    block-coordinate ascent, so the objective need not rise at every iteration."""
+    A, B = transmitter_terms(H, weights, omega, u_conj, u_abs2)
+    mu = noise * (weights * omega * u_abs2).sum(-1) / power
+    shift = (ridge + mu)[:, None, None] * torch.eye(A.shape[-1], dtype=A.dtype, device=A.device)
+    W = torch.cholesky_solve(B, torch.linalg.cholesky(A + shift))
+    return project_power(W, power, full_power=True), mu
+
+
 def initial_beamformer(
     problem: Problem, init: str, generator: torch.Generator | None = None
 ) -> torch.Tensor:
@@ -198,6 +221,7 @@ def run_wmmse(
     ridge: torch.Tensor | None = None,
     weight_rule: WeightRule | None = None,
     record_history: bool = False,
+    multiplier: str = "exact",
 ) -> WMMSEResult:
     """Iterate WMMSE from ``W`` on every sample of ``problem``.
 
@@ -212,14 +236,18 @@ def run_wmmse(
             a concave utility ``U(R)`` is maximised with ``a_k = U'(R_k)``) and the utility
             ``[b]`` replaces the weighted sum rate as the objective.
         record_history: keep the objective of every iteration.
+        multiplier: ``"exact"`` (:func:`_transmitter`, the objective never decreases) or
+            ``"closed-form"`` (:func:`_closed_form_transmitter`).
     """
+    if multiplier not in MULTIPLIERS:
+        raise ValueError(f"multiplier must be one of {list(MULTIPLIERS)}, got {multiplier!r}")
     batch = problem.batch_size
     ridge = torch.zeros_like(problem.power) if ridge is None else ridge
     W = W.clone()
     objective = torch.full_like(problem.power, -math.inf)
     iterations = torch.zeros(batch, dtype=torch.long, device=W.device)
     converged = torch.zeros(batch, dtype=torch.bool, device=W.device)
-    multiplier = torch.zeros_like(problem.power)
+    mu = torch.zeros_like(problem.power)
     history = []
     active = torch.arange(batch, device=W.device)
     for _ in range(max_iterations + 1):
@@ -242,16 +270,15 @@ def run_wmmse(
         active = active[running]
         if active.numel() == 0:
             break
-        W[active], multiplier[active] = _transmitter(
-            H[running],
-            weights[running],
-            omega[running],
-            u_conj[running],
-            u_abs2[running],
-            problem.power[active],
-            ridge[active],
-            multiplier[active],
-        )
+        receivers = (H[running], weights[running], omega[running], u_conj[running])
+        if multiplier == "exact":
+            W[active], mu[active] = _transmitter(
+                *receivers, u_abs2[running], problem.power[active], ridge[active], mu[active]
+            )
+        else:
+            W[active], mu[active] = _closed_form_transmitter(
+                *receivers, u_abs2[running], noise[running], problem.power[active], ridge[active]
+            )
         iterations[active] += 1
     return WMMSEResult(
         W, objective, iterations, converged, torch.stack(history) if history else None
@@ -276,12 +303,14 @@ class WMMSE(Solver):
         init: ``"rzf"``, ``"mrt"`` or ``"random"``.
         max_iterations, tolerance: the iteration budget and stopping rule.
         seed: seed of the random start.
+        multiplier: the power multiplier, ``"exact"`` (the default until measured otherwise)
+            or ``"closed-form"`` (:func:`run_wmmse`).
         dtype: ``"float64"`` or ``"float32"``.
     """
 
     name = "wmmse"
     utilities = ("sum_rate", "weighted_sum_rate")
-    config_keys = ("init", "max_iterations", "tolerance", "seed")
+    config_keys = ("init", "max_iterations", "tolerance", "seed", "multiplier")
     weight_rule: ClassVar[WeightRule | None] = None
 
     def __init__(
@@ -290,14 +319,17 @@ class WMMSE(Solver):
         max_iterations: int = 300,
         tolerance: float = 1e-5,
         seed: int = 0,
+        multiplier: str = "exact",
         dtype: str = "float64",
     ) -> None:
         super().__init__(dtype)
         if init not in INITS:
             raise ValueError(f"init must be one of {list(INITS)}, got {init!r}")
+        if multiplier not in MULTIPLIERS:
+            raise ValueError(f"multiplier must be one of {list(MULTIPLIERS)}, got {multiplier!r}")
         _check_budget(max_iterations, tolerance)
         self.init, self.max_iterations, self.tolerance = init, max_iterations, float(tolerance)
-        self.seed = seed
+        self.seed, self.multiplier = seed, multiplier
 
     def run(
         self,
@@ -323,6 +355,7 @@ class WMMSE(Solver):
             tolerance=self.tolerance,
             weight_rule=self.weight_rule,
             record_history=record_history,
+            multiplier=self.multiplier,
         )
 
     def _solve(self, problem: Problem) -> torch.Tensor:

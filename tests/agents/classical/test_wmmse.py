@@ -90,6 +90,7 @@ def test_runs_in_float32_and_rejects_bad_configuration(torch_rng):
         ({"init": "zf"}, "init must be one of"),
         ({"max_iterations": 0}, "max_iterations"),
         ({"tolerance": -1.0}, "tolerance"),
+        ({"multiplier": "bisection"}, "multiplier must be one of"),
     ):
         with pytest.raises(ValueError, match=message):
             agents.make("wmmse", **config)
