@@ -119,7 +119,11 @@ class EdgeUpdate(nn.Module):
         self.gram_weight = nn.Linear(8 * complex_features, outputs, bias=False) if gram else None
 
     def forward(
-        self, d: torch.Tensor, mask: torch.Tensor, G: torch.Tensor, A: torch.Tensor
+        self,
+        d: torch.Tensor,
+        mask: torch.Tensor,
+        G: torch.Tensor | None,
+        A: torch.Tensor | None,
     ) -> torch.Tensor:
         d = d * mask
         over_users = d.sum(1, keepdim=True) / mask.sum(1, keepdim=True).clamp_min(1)
@@ -179,8 +183,10 @@ class Gnn(LearnedModel):
         )
         active_users = mask.sum((1, 3)).amax(1).clamp_min(1)[:, None, None]  # [B, 1, 1]
         active_antennas = mask.sum((2, 3)).amax(1).clamp_min(1)[:, None, None]
-        G = H @ H.mH / active_antennas  # users' Gram matrix (padded entries zero)
-        A = H.mT @ H.conj() / active_users  # antennas' Gram matrix
+        G = A = None  # the Gram matrices, computed only where the layers use them
+        if self.config.gram:
+            G = H @ H.mH / active_antennas  # the users' (padded entries zero)
+            A = H.mT @ H.conj() / active_users  # the antennas'
         for layer in self.edges[:-1]:
             d = torch.relu(layer(d, mask, G, A))
         out = self.edges[-1](d, mask, G, A) * mask
