@@ -5,6 +5,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 import agents
@@ -26,16 +27,20 @@ def test_the_closed_form_anchor_uses_the_whole_budget_and_matches_wmmse():
     W = closed_form_wmmse()(H.numpy(), power)
     np.testing.assert_allclose(np.sum(np.abs(W) ** 2, axis=(1, 2)), power, rtol=1e-12)
     anchor = rates(H, torch.from_numpy(W)).sum(-1).mean()
-    exact = rates(H, agents.make("wmmse").solve(H, power)).sum(-1).mean()
+    exact = rates(H, agents.make("wmmse", multiplier="exact").solve(H, power)).sum(-1).mean()
     assert abs(float(anchor / exact) - 1) < 5e-3
 
 
-def test_wmmse_with_the_closed_form_multiplier_is_the_anchor_in_torch():
-    """The same algorithm written twice (NumPy in the script, torch in ``agents``), from the same
-    RZF start for the same 100 iterations, gives the same beamformers."""
+@pytest.mark.parametrize("backend", ["torch", "compiled"])
+def test_wmmse_with_the_closed_form_multiplier_is_the_anchor(backend):
+    """The same algorithm written three times (NumPy in the script; torch and the compiled
+    loop in ``agents``), from the same RZF start for the same 100 iterations, gives the same
+    beamformers."""
+    if backend == "compiled":
+        pytest.importorskip("numba")
     H = torch.randn(16, 5, 7, dtype=torch.complex128, generator=torch.Generator().manual_seed(4))
     power = 20.0
-    solver = agents.make("wmmse", multiplier="closed-form", max_iterations=100, tolerance=0.0)
+    solver = agents.make("wmmse", max_iterations=100, tolerance=0.0, backend=backend)
     W = solver.solve(H, power)
     anchor = torch.from_numpy(closed_form_wmmse()(H.numpy(), power))
     torch.testing.assert_close(W, anchor, rtol=1e-8, atol=1e-10)

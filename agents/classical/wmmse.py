@@ -22,6 +22,13 @@ The objective ``sum_k a_k log2(omega_k) - rho ||W||_F^2 / ln 2`` never decreases
 Thm. 3). Each sample stops on its own when the objective changes by less than
 ``tolerance`` (bit/s/Hz); converged samples leave the batch, so the cost follows the slowest
 sample only for the samples still running.
+
+The closed-form multiplier of Christensen, Agarwal, Carvalho and Cioffi (IEEE TWC 7(12),
+2008) replaces step 3 by ``mu = sigma2 sum_k a_k omega_k |u_k|^2 / P``, one Cholesky solve and
+a scaling onto the budget (:func:`_closed_form_transmitter`); it is what :class:`WMMSE` runs by
+default, on the CPU as the compiled loop of :mod:`agents.classical.wmmse_compiled` (which needs
+no eigen-decomposition, so no torch operation per iteration). The exact multiplier needs the
+eigen-decomposition for its root search, so its batched path keeps one ``eigh`` per iteration.
 """
 
 from __future__ import annotations
@@ -31,19 +38,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
 import torch
 
+from agents.classical import wmmse_compiled
 from agents.classical.linear import rzf_beamformer
 from agents.problem import Problem
 from agents.registry import register
 from agents.solver import Solver
 from beamgym.arrays import abs2
-from beamgym.checks import check_count, check_number
+from beamgym.checks import check_choice, check_count, check_number
 from beamgym.downlink import project_power
 from beamgym.utilities import RATE_FLOOR, proportional_fair, weighted_sum_rate
 
 INITS = ("rzf", "mrt", "random")
 MULTIPLIERS = ("exact", "closed-form")
+BACKENDS = ("auto", "torch", "compiled")
 
 WeightRule = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
@@ -222,6 +232,7 @@ def run_wmmse(
     weight_rule: WeightRule | None = None,
     record_history: bool = False,
     multiplier: str = "exact",
+    backend: str = "auto",
 ) -> WMMSEResult:
     """Iterate WMMSE from ``W`` on every sample of ``problem``.
 
@@ -238,9 +249,26 @@ def run_wmmse(
         record_history: keep the objective of every iteration.
         multiplier: ``"exact"`` (:func:`_transmitter`, the objective never decreases) or
             ``"closed-form"`` (:func:`_closed_form_transmitter`).
+        backend: ``"torch"`` (any device and precision, differentiable operations, the
+            history), ``"compiled"`` (:mod:`agents.classical.wmmse_compiled`: closed-form
+            multiplier, float64 on the CPU, no history) or ``"auto"``, the compiled loop
+            wherever it applies and numba is installed, torch otherwise.
     """
-    if multiplier not in MULTIPLIERS:
-        raise ValueError(f"multiplier must be one of {list(MULTIPLIERS)}, got {multiplier!r}")
+    check_choice("multiplier", multiplier, MULTIPLIERS)
+    check_choice("backend", backend, BACKENDS)
+    compilable = (
+        multiplier == "closed-form"
+        and not record_history
+        and W.device.type == "cpu"
+        and W.dtype == torch.complex128
+    )
+    if backend == "compiled" and not (compilable and wmmse_compiled.AVAILABLE):
+        raise ValueError(
+            "backend='compiled' needs multiplier='closed-form', float64 on the CPU, no history "
+            "and numba (pip install 'beamgym[fast]')"
+        )
+    if backend != "torch" and compilable and wmmse_compiled.AVAILABLE:
+        return _run_compiled(problem, W, max_iterations, tolerance, ridge, weight_rule)
     batch = problem.batch_size
     ridge = torch.zeros_like(problem.power) if ridge is None else ridge
     W = W.clone()
@@ -285,6 +313,37 @@ def run_wmmse(
     )
 
 
+def _run_compiled(
+    problem: Problem,
+    W: torch.Tensor,
+    max_iterations: int,
+    tolerance: float,
+    ridge: torch.Tensor | None,
+    weight_rule: WeightRule | None,
+) -> WMMSEResult:
+    """:func:`run_wmmse` through :func:`wmmse_compiled.compiled_wmmse` (float64 CPU)."""
+    if weight_rule not in (None, _proportional_fair_weights):
+        raise ValueError("the compiled WMMSE knows the proportional-fair weight rule only")
+
+    def array(x: torch.Tensor) -> np.ndarray:
+        return np.ascontiguousarray(x.detach().numpy())
+
+    power = array(problem.power)
+    W, objective, iterations, converged = wmmse_compiled.compiled_wmmse(
+        array(problem.H),
+        array(W),
+        array(problem.weights),
+        array(problem.noise_power),
+        power,
+        np.zeros_like(power) if ridge is None else array(ridge),
+        max_iterations=max_iterations,
+        tolerance=tolerance,
+        fair=weight_rule is _proportional_fair_weights,
+        rate_floor=RATE_FLOOR,
+    )
+    return WMMSEResult(*map(torch.from_numpy, (W, objective, iterations, converged)))
+
+
 def _check_budget(max_iterations: object, tolerance: object) -> None:
     check_count("max_iterations", max_iterations)
     check_number("tolerance", tolerance, 0.0, math.inf)
@@ -295,22 +354,27 @@ class WMMSE(Solver):
     """Single-run WMMSE for the (weighted) sum rate: the practical reference.
 
     Defaults: RZF start, at most 300 iterations, stop when the weighted sum rate changes by
-    less than 1e-5 bit/s/Hz, float64. :meth:`run` returns the whole :class:`WMMSEResult`
-    (iterations used, converged flags, and on request the objective history) instead of
-    the beamformers alone.
+    less than 1e-5 bit/s/Hz, float64, Christensen et al.'s closed-form multiplier, compiled
+    on the CPU when numba is installed (:func:`run_wmmse`). The closed form is the default by
+    measurement: on the 25 (weighted) sum-rate cells of the ``standard`` suite its mean is
+    at least 0.9993 of the exact multiplier's (often above it), and it is 2-4x faster per
+    channel in torch; ``multiplier="exact"``, whose objective never decreases, stands beside
+    it on the leaderboard. :meth:`run` returns the whole :class:`WMMSEResult` (iterations
+    used, converged flags, and on request the objective history) instead of the beamformers
+    alone.
 
     Args:
         init: ``"rzf"``, ``"mrt"`` or ``"random"``.
         max_iterations, tolerance: the iteration budget and stopping rule.
         seed: seed of the random start.
-        multiplier: the power multiplier, ``"exact"`` (the default until measured otherwise)
-            or ``"closed-form"`` (:func:`run_wmmse`).
+        multiplier: the power multiplier, ``"closed-form"`` or ``"exact"``.
+        backend: ``"auto"``, ``"torch"`` or ``"compiled"`` (:func:`run_wmmse`).
         dtype: ``"float64"`` or ``"float32"``.
     """
 
     name = "wmmse"
     utilities = ("sum_rate", "weighted_sum_rate")
-    config_keys = ("init", "max_iterations", "tolerance", "seed", "multiplier")
+    config_keys = ("init", "max_iterations", "tolerance", "seed", "multiplier", "backend")
     weight_rule: ClassVar[WeightRule | None] = None
 
     def __init__(
@@ -319,17 +383,17 @@ class WMMSE(Solver):
         max_iterations: int = 300,
         tolerance: float = 1e-5,
         seed: int = 0,
-        multiplier: str = "exact",
+        multiplier: str = "closed-form",
+        backend: str = "auto",
         dtype: str = "float64",
     ) -> None:
         super().__init__(dtype)
-        if init not in INITS:
-            raise ValueError(f"init must be one of {list(INITS)}, got {init!r}")
-        if multiplier not in MULTIPLIERS:
-            raise ValueError(f"multiplier must be one of {list(MULTIPLIERS)}, got {multiplier!r}")
+        check_choice("init", init, INITS)
+        check_choice("multiplier", multiplier, MULTIPLIERS)
+        check_choice("backend", backend, BACKENDS)
         _check_budget(max_iterations, tolerance)
         self.init, self.max_iterations, self.tolerance = init, max_iterations, float(tolerance)
-        self.seed, self.multiplier = seed, multiplier
+        self.seed, self.multiplier, self.backend = seed, multiplier, backend
 
     def run(
         self,
@@ -356,6 +420,7 @@ class WMMSE(Solver):
             weight_rule=self.weight_rule,
             record_history=record_history,
             multiplier=self.multiplier,
+            backend=self.backend,
         )
 
     def _solve(self, problem: Problem) -> torch.Tensor:
