@@ -14,7 +14,10 @@ beamgym environment paying the utility, reset with the held-out seeds from
 a card's. A cell that is also a leaderboard configuration holds the leaderboard's channels
 and number. The runner scores the checkpoint, each baseline checkpoint and the task's reference on
 them (:func:`benchmarks.runner.run`, resumable: the results folder keeps finished units),
-with the leaderboard's scoring and timing (:mod:`benchmarks.scoring`). The card is written
+with the leaderboard's scoring and timing (:mod:`benchmarks.scoring`, :mod:`benchmarks.timing`);
+the model's FLOPs per channel on the timed configuration and the fraction of the machine's
+float32 matrix-product rate they reach at its batched time (:func:`flop_efficiency`) are
+measured in the same process. The card is written
 from the folder's summary: the ``evaluation`` of ``PATH.json`` and the Markdown ``PATH.md``,
 with the command that produced them at its top.
 """
@@ -26,15 +29,19 @@ import math
 from pathlib import Path
 from typing import Any
 
+import torch
+
 import agents
 from agents.learned.checkpoint import TrainingConfig, read_card
 from agents.registry import REFERENCES
 from agents.storage import checkpoint_file
-from benchmarks.lineup import AgentSpec
+from benchmarks.lineup import AgentSpec, solved_utility
 from benchmarks.report import ConfigResults, collect
 from benchmarks.results import ResultsFolder
 from benchmarks.runner import run
+from benchmarks.scoring import solve_inputs
 from benchmarks.suites import Suite, configuration
+from benchmarks.timing import flops_per_channel, matmul_throughput
 
 
 class UnitsFailed(RuntimeError):
@@ -43,6 +50,10 @@ class UnitsFailed(RuntimeError):
 
 EPISODES, BLOCKS = 20, 10
 """A card cell's episodes and blocks: the leaderboard's 200 channels per configuration."""
+
+FLOP_CHANNELS = 64
+"""Channels of the solve whose FLOPs a card counts (the count per channel does not depend on
+it)."""
 
 
 def agent_spec(checkpoint: str) -> AgentSpec:
@@ -132,7 +143,9 @@ def run_card(
             f"{declined[0]['config']}: {declined[0]['reason']}; choose --utilities, --antennas "
             "and --users it serves (the card is not written)"
         )
-    evaluation = evaluation_of(collect(ResultsFolder(out)), specs, solver.trained_on())
+    results = collect(ResultsFolder(out))
+    evaluation = evaluation_of(results, specs, solver.trained_on())
+    evaluation["efficiency"] = flop_efficiency(solver, specs[0].label, largest(results))
     evaluation["command"] = command
     card = read_card(checkpoint) | {"evaluation": evaluation}
     checkpoint_file(checkpoint, ".json").write_text(json.dumps(card, indent=2) + "\n")
@@ -178,17 +191,17 @@ def evaluation_of(
                 },
             }
         )
-    largest = max(results, key=lambda e: (e.config.num_channels, *_size(e), e.config.name))
-    timed = {row["agent"]: row for row in largest.rows}
+    timed_entry = largest(results)
+    timed = {row["agent"]: row for row in timed_entry.rows}
     return {
         "references": {row["utility"]: REFERENCES[row["utility"]] for row in rows},
-        "channels": largest.config.num_channels,
-        "seeds": [min(largest.config.seeds), max(largest.config.seeds)],
+        "channels": timed_entry.config.num_channels,
+        "seeds": [min(timed_entry.config.seeds), max(timed_entry.config.seeds)],
         "baselines": {labels[s.label]: s.kwargs["checkpoint"] for s in specs[1:]},
         "rows": rows,
         "timings": {
-            "setting": f"`{largest.config.name}`, batch 1 (median of 5) and "
-            f"{largest.config.num_channels}",
+            "setting": f"`{timed_entry.config.name}`, batch 1 (median of 5) and "
+            f"{timed_entry.config.num_channels}",
             **{
                 labels.get(agent, agent): {
                     "latency_ms": row["latency_ms"],
@@ -197,6 +210,33 @@ def evaluation_of(
                 for agent, row in timed.items()
             },
         },
+    }
+
+
+def largest(results: list[ConfigResults]) -> ConfigResults:
+    """The configuration a card times: the most channels, then the largest N and K."""
+    return max(results, key=lambda e: (e.config.num_channels, *_size(e), e.config.name))
+
+
+def flop_efficiency(solver: agents.Solver, label: str, entry: ConfigResults) -> dict[str, Any]:
+    """FLOPs per channel of ``solver`` on ``entry``'s channels (:data:`FLOP_CHANNELS` of them,
+    counted by :func:`benchmarks.timing.flops_per_channel`), the rate they reach at the
+    ``label`` row's batched time per channel, and its fraction of this machine's float32
+    matrix-product rate (:func:`benchmarks.timing.matmul_throughput`, same threads)."""
+    channels = entry.channels
+    count = min(FLOP_CHANNELS, channels.num_channels)
+    utility = solved_utility(solver, channels.utility)
+    H, kwargs = solve_inputs(channels, slice(0, count), torch.device("cpu"), utility)
+    flops = flops_per_channel(lambda x: solver.solve(x, **kwargs), H, count)
+    seconds = 1e-3 * next(r for r in entry.rows if r["agent"] == label)["time_per_channel_ms"]
+    peak = matmul_throughput()
+    return {
+        "config": entry.config.name,
+        "mflop_per_channel": flops / 1e6,
+        "gflops": flops / seconds / 1e9,
+        "matmul_gflops": peak / 1e9,
+        "fraction_of_matmul": flops / seconds / peak,
+        "threads": torch.get_num_threads(),
     }
 
 
@@ -308,4 +348,15 @@ def model_card(name: str, card: dict) -> str:
                 lines.append(
                     f"| `{solver}` | {values['latency_ms']:.2f} | {values['ms_per_channel']:.4f} |"
                 )
+        efficiency = evaluation.get("efficiency")
+        if efficiency:
+            lines += [
+                "",
+                f"FLOPs (`torch.utils.flop_counter`: matrix products and attention) per channel "
+                f"on `{efficiency['config']}`: {efficiency['mflop_per_channel']:.3f} MFLOP; at "
+                f"the batched time above that is {efficiency['gflops']:.2f} GFLOP/s, "
+                f"{100 * efficiency['fraction_of_matmul']:.2f} % of this machine's float32 "
+                f"matrix-product rate ({efficiency['matmul_gflops']:.1f} GFLOP/s, "
+                f"{efficiency['threads']} thread(s)).",
+            ]
     return "\n".join(lines) + "\n"

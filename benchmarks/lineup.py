@@ -53,10 +53,20 @@ from benchmarks.suites import Configuration, Suite
 STRONG_REFERENCE = "wmmse-best"
 """The best-of-starts WMMSE; ratios to it are reported for the utilities it optimises."""
 
-CLASSICAL = ("mrt", "zf", "zf-wf", "rzf", "rzf(normalisation='total')", "wmmse", "wmmse-best")
+CLASSICAL = (
+    "mrt",
+    "zf",
+    "zf-wf",
+    "rzf",
+    "rzf(normalisation='total')",
+    "wmmse",
+    "wmmse(multiplier='exact')",
+    "wmmse-best",
+)
 """The classical agents of every default line-up; RZF with both power normalisations, since
 each is the stronger in one regime (equal power per stream with K <= N at high SNR, the
-single scale of the whole matrix in overloaded systems)."""
+single scale of the whole matrix in overloaded systems), and WMMSE with both power
+multipliers (the closed form, its default, and the exact one, whose results differ slightly)."""
 
 _SPEC = re.compile(r"\s*([^()\s]+)\s*(?:\((.*)\))?\s*", re.DOTALL)
 

@@ -14,16 +14,12 @@ Outcomes (:class:`Evaluation.status`):
   ``[S, N_max, K_max]`` array, NaN/inf entries, power above the budget (more than
   :data:`POWER_TOLERANCE` relative), or a non-finite utility.
 
-Timing: ``time_per_channel_s`` is the batched solve's wall time divided by the batch size;
-``latency_s`` the median of :data:`LATENCY_CALLS` solves of the first channel alone (batch 1),
-run after the batched solve so that one-time set-up is not counted. Both are measurements of
-the machine they ran on, recorded with it, never asserted.
+Timing: :func:`benchmarks.timing.timed_solves`, the protocol of every timed figure here
+(warm-up, ``time_per_channel_s`` of the batched solve, ``latency_s`` the batch-1 median).
 """
 
 from __future__ import annotations
 
-import statistics
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,12 +30,10 @@ import agents
 from beamgym.utilities import score
 from benchmarks.episodes import Channels
 from benchmarks.lineup import solved_utility
+from benchmarks.timing import timed_solves
 
 POWER_TOLERANCE = 1e-5
 """Largest accepted ``||W||_F^2 / P - 1`` (float32 agents round at ~1e-7)."""
-
-LATENCY_CALLS = 5
-"""Batch-1 solves per latency measurement."""
 
 
 class ContractError(Exception):
@@ -69,7 +63,7 @@ class Evaluation:
     latency_s: float | None = None
 
 
-def _inputs(
+def solve_inputs(
     channels: Channels, index: slice, device: torch.device, utility: str
 ) -> tuple[torch.Tensor, dict[str, Any]]:
     """``solve``'s arguments for the channels ``index``, as tensors on ``device``: copies, so
@@ -91,16 +85,6 @@ def _inputs(
             user_mask=tensor(channels.user_mask), antenna_mask=tensor(channels.antenna_mask)
         )
     return tensor(channels.estimate), kwargs
-
-
-def _timed_solve(agent: Any, H: torch.Tensor, kwargs: dict[str, Any]) -> tuple[Any, float]:
-    if H.device.type == "cuda":
-        torch.cuda.synchronize(H.device)
-    start = time.perf_counter()
-    W = agent.solve(H, **kwargs)
-    if H.device.type == "cuda":
-        torch.cuda.synchronize(H.device)
-    return W, time.perf_counter() - start
 
 
 def check_beamformers(W: Any, channels: Channels) -> np.ndarray:
@@ -140,12 +124,15 @@ def evaluate(agent: Any, channels: Channels, device: torch.device | str = "cpu")
     """Solve all channels with ``agent`` and score the beamformers (module docstring)."""
     device = torch.device(device)
     utility = solved_utility(agent, channels.utility)
-    H, kwargs = _inputs(channels, slice(None), device, utility)
-    one, one_kwargs = _inputs(channels, slice(0, 1), device, utility)
+    batch = solve_inputs(channels, slice(None), device, utility)
+    one = solve_inputs(channels, slice(0, 1), device, utility)
     try:
-        W, elapsed = _timed_solve(agent, H, kwargs)
-        latency = statistics.median(
-            _timed_solve(agent, one, one_kwargs)[1] for _ in range(LATENCY_CALLS)
+        W, timing = timed_solves(
+            lambda inputs: agent.solve(inputs[0], **inputs[1]),
+            batch,
+            one,
+            channels.num_channels,
+            device,
         )
     except agents.NotApplicable as error:
         return Evaluation("not-applicable", str(error), utility)
@@ -169,6 +156,6 @@ def evaluate(agent: Any, channels: Channels, device: torch.device | str = "cpu")
         utility,
         metrics,
         W,
-        time_per_channel_s=elapsed / channels.num_channels,
-        latency_s=latency,
+        time_per_channel_s=timing.time_per_channel_s,
+        latency_s=timing.latency_s,
     )

@@ -224,7 +224,7 @@ def initial_beamformer(
 
 def run_wmmse(
     problem: Problem,
-    W: torch.Tensor,
+    W: torch.Tensor | None,
     *,
     max_iterations: int,
     tolerance: float,
@@ -238,7 +238,8 @@ def run_wmmse(
 
     Args:
         problem: weights ``a`` are ``problem.weights``.
-        W: start ``[B, N, K]``, feasible.
+        W: start ``[B, N, K]``, feasible; ``None``: RZF at full power (computed inside the
+            compiled loop when that runs).
         max_iterations: transmitter updates per sample at most.
         tolerance: a sample stops when its objective changes by less than this (bit/s/Hz).
         ridge: ``rho`` ``[B]`` (default 0).
@@ -259,8 +260,8 @@ def run_wmmse(
     compilable = (
         multiplier == "closed-form"
         and not record_history
-        and W.device.type == "cpu"
-        and W.dtype == torch.complex128
+        and problem.H.device.type == "cpu"
+        and problem.H.dtype == torch.complex128
     )
     if backend == "compiled" and not (compilable and wmmse_compiled.AVAILABLE):
         raise ValueError(
@@ -269,6 +270,8 @@ def run_wmmse(
         )
     if backend != "torch" and compilable and wmmse_compiled.AVAILABLE:
         return _run_compiled(problem, W, max_iterations, tolerance, ridge, weight_rule)
+    if W is None:
+        W = rzf_beamformer(problem.H, problem.power, problem.noise_power)
     batch = problem.batch_size
     ridge = torch.zeros_like(problem.power) if ridge is None else ridge
     W = W.clone()
@@ -315,7 +318,7 @@ def run_wmmse(
 
 def _run_compiled(
     problem: Problem,
-    W: torch.Tensor,
+    W: torch.Tensor | None,
     max_iterations: int,
     tolerance: float,
     ridge: torch.Tensor | None,
@@ -331,7 +334,7 @@ def _run_compiled(
     power = array(problem.power)
     W, objective, iterations, converged = wmmse_compiled.compiled_wmmse(
         array(problem.H),
-        array(W),
+        None if W is None else array(W),
         array(problem.weights),
         array(problem.noise_power),
         power,
@@ -412,9 +415,10 @@ class WMMSE(Solver):
 
     def _run(self, problem: Problem, record_history: bool = False) -> WMMSEResult:
         generator = torch.Generator(problem.H.device).manual_seed(self.seed)
+        start = None if self.init == "rzf" else initial_beamformer(problem, self.init, generator)
         return run_wmmse(
             problem,
-            initial_beamformer(problem, self.init, generator),
+            start,
             max_iterations=self.max_iterations,
             tolerance=self.tolerance,
             weight_rule=self.weight_rule,

@@ -39,9 +39,63 @@ AVAILABLE = numba is not None
 """Whether the compiled kernel can run (numba is installed)."""
 
 
+def _factor(G: np.ndarray, root: np.ndarray, shift: float, L: np.ndarray, inverse: np.ndarray):
+    """Cholesky ``diag(root) G diag(root) + shift I = L L^H`` into the lower triangle of
+    ``L``; ``inverse`` gets ``1 / L_ii`` (real)."""
+    users = G.shape[0]
+    for i in range(users):
+        for j in range(i + 1):
+            s = root[i] * G[i, j] * root[j]
+            for m in range(j):
+                s -= L[i, m] * L[j, m].conjugate()
+            if i == j:
+                inverse[i] = 1.0 / math.sqrt(s.real + shift)
+            else:
+                L[i, j] = s * inverse[j]
+
+
+def _solve_column(L: np.ndarray, inverse: np.ndarray, j: int, e: complex, Z: np.ndarray):
+    """Row ``j`` of ``Z`` := ``M^{-1} (e 1_j)`` for ``M = L L^H``: ``L y = e 1_j`` (zero above
+    ``j``), then ``L^H x = y``; the rows of ``Z = X^T`` keep the inner loops contiguous."""
+    users = L.shape[0]
+    for i in range(j):
+        Z[j, i] = 0j
+    Z[j, j] = e * inverse[j]
+    for i in range(j + 1, users):
+        s = 0j
+        for m in range(j, i):
+            s -= L[i, m] * Z[j, m]
+        Z[j, i] = s * inverse[i]
+    for i in range(users - 1, -1, -1):
+        s = Z[j, i]
+        for m in range(i + 1, users):
+            s -= L[m, i].conjugate() * Z[j, m]
+        Z[j, i] = s * inverse[i]
+
+
+def _onto_budget(G: np.ndarray, Z: np.ndarray, HW: np.ndarray, power: float):
+    """``HW := G X`` (``X = Z^T``), then ``X`` and ``HW`` scaled so that
+    ``||H^H X||_F^2 = Re tr(X^H G X) = power``."""
+    users = G.shape[0]
+    spent = 0.0
+    for i in range(users):
+        for j in range(users):
+            received = 0j
+            for m in range(users):
+                received += G[i, m] * Z[j, m]
+            HW[i, j] = received
+            spent += (Z[j, i].conjugate() * received).real
+    scale = math.sqrt(power / spent)
+    for i in range(users):
+        for j in range(users):
+            Z[i, j] *= scale
+            HW[i, j] *= scale
+
+
 def _wmmse_loop(
     H: np.ndarray,
     W0: np.ndarray,
+    rzf: bool,
     weights: np.ndarray,
     noise: np.ndarray,
     power: np.ndarray,
@@ -57,18 +111,19 @@ def _wmmse_loop(
 ) -> None:
     """Fill ``W [B, N, K]``, ``objective``, ``iterations``, ``converged`` ``[B]`` in place.
 
-    ``H [B, K, N]`` and the start ``W0 [B, N, K]`` complex128; ``weights [B, K]``, ``noise``,
-    ``power``, ``ridge`` ``[B]`` float64. ``fair`` re-sets the weights to ``1 / R_k``
-    (normalised to mean 1, rates floored at ``rate_floor``) before every transmitter update
-    and makes ``sum_k ln R_k`` the objective (proportional fairness), as ``run_wmmse``'s
-    weight rule does.
+    ``H [B, K, N]`` complex128; the start is RZF at full power, ``H^H (G + K sigma2 / P I)^{-1}``
+    scaled (:func:`agents.classical.linear.rzf_beamformer`) if ``rzf``, else ``W0 [B, N, K]``;
+    ``weights [B, K]``, ``noise``, ``power``, ``ridge`` ``[B]`` float64. ``fair`` re-sets the
+    weights to ``1 / R_k`` (normalised to mean 1, rates floored at ``rate_floor``) before every
+    transmitter update and makes ``sum_k ln R_k`` the objective (proportional fairness), as
+    ``run_wmmse``'s weight rule does.
     """
     batch, users, antennas = H.shape
     G = np.empty((users, users), np.complex128)
     HW = np.empty((users, users), np.complex128)
     Z = np.empty((users, users), np.complex128)
     L = np.empty((users, users), np.complex128)
-    diagonal = np.empty(users)
+    inverse = np.empty(users)
     omega = np.empty(users)
     u_conj = np.empty(users, np.complex128)
     a = np.empty(users)
@@ -77,19 +132,29 @@ def _wmmse_loop(
         for i in range(users):
             for j in range(users):
                 g = 0j
-                received = 0j
                 for n in range(antennas):
                     g += H[b, i, n] * H[b, j, n].conjugate()
-                    received += H[b, i, n] * W0[b, n, j]
                 G[i, j] = g
-                HW[i, j] = received
-        spent = 0.0
-        for n in range(antennas):
+        if rzf:
+            root[:] = 1.0
+            _factor(G, root, users * noise[b] / power[b], L, inverse)
             for j in range(users):
-                spent += W0[b, n, j].real ** 2 + W0[b, n, j].imag ** 2
+                _solve_column(L, inverse, j, 1.0 + 0j, Z)
+            _onto_budget(G, Z, HW, power[b])
+            spent = power[b]
+        else:
+            spent = 0.0
+            for i in range(users):
+                for j in range(users):
+                    received = 0j
+                    for n in range(antennas):
+                        received += H[b, i, n] * W0[b, n, j]
+                    HW[i, j] = received
+            for n in range(antennas):
+                for j in range(users):
+                    spent += W0[b, n, j].real ** 2 + W0[b, n, j].imag ** 2
         previous = -math.inf
         count = 0
-        moved = False
         while True:
             # receiver and MSE weight
             value = 0.0
@@ -129,56 +194,20 @@ def _wmmse_loop(
                 c = a[k] * omega[k] * (u_conj[k].real ** 2 + u_conj[k].imag ** 2)
                 root[k] = math.sqrt(c)
                 gain_sum += c
-            shift = ridge[b] + noise[b] * gain_sum / power[b]
-            for i in range(users):  # Cholesky M = L L^H, lower triangle
-                for j in range(i + 1):
-                    s = root[i] * G[i, j] * root[j]
-                    for m in range(j):
-                        s -= L[i, m] * L[j, m].conjugate()
-                    if i == j:
-                        diagonal[i] = 1.0 / math.sqrt(s.real + shift)
-                    else:
-                        L[i, j] = s * diagonal[j]
-            # Z = X^T, row j = column j of diag(sqrt c) M^{-1} diag(e): L y = e_j 1_j (zero
-            # above j), L^H x = y; rows keep the inner loops contiguous
+            _factor(G, root, ridge[b] + noise[b] * gain_sum / power[b], L, inverse)
             for j in range(users):
                 e = 0j if root[j] == 0.0 else a[j] * omega[j] * u_conj[j] / root[j]
-                for i in range(j):
-                    Z[j, i] = 0j
-                Z[j, j] = e * diagonal[j]
-                for i in range(j + 1, users):
-                    s = 0j
-                    for m in range(j, i):
-                        s -= L[i, m] * Z[j, m]
-                    Z[j, i] = s * diagonal[i]
-                for i in range(users - 1, -1, -1):
-                    s = Z[j, i]
-                    for m in range(i + 1, users):
-                        s -= L[m, i].conjugate() * Z[j, m]
-                    Z[j, i] = s * diagonal[i]
+                _solve_column(L, inverse, j, e, Z)
                 for i in range(users):
                     Z[j, i] *= root[i]
-            spent = 0.0
-            for i in range(users):
-                for j in range(users):
-                    received = 0j
-                    for m in range(users):
-                        received += G[i, m] * Z[j, m]
-                    HW[i, j] = received
-                    spent += (Z[j, i].conjugate() * received).real
-            scale = math.sqrt(power[b] / spent)
-            for i in range(users):
-                for j in range(users):
-                    Z[i, j] *= scale
-                    HW[i, j] *= scale
+            _onto_budget(G, Z, HW, power[b])
             spent = power[b]
             count += 1
-            moved = True
         objective[b] = previous
         iterations[b] = count
         for n in range(antennas):
             for j in range(users):
-                if moved:
+                if count or rzf:  # W = H^H X
                     w = 0j
                     for i in range(users):
                         w += H[b, i, n].conjugate() * Z[j, i]
@@ -187,12 +216,19 @@ def _wmmse_loop(
                     W[b, n, j] = W0[b, n, j]
 
 
-_compiled = numba.njit(cache=True, fastmath={"reassoc", "contract", "arcp", "nsz"}, error_model="numpy")(_wmmse_loop) if AVAILABLE else None
+if AVAILABLE:
+    _jit = numba.njit(
+        cache=True, fastmath={"reassoc", "contract", "arcp", "nsz"}, error_model="numpy"
+    )
+    _factor, _solve_column, _onto_budget = map(_jit, (_factor, _solve_column, _onto_budget))
+    _compiled = _jit(_wmmse_loop)
+else:
+    _compiled = None
 
 
 def compiled_wmmse(
     H: np.ndarray,
-    W0: np.ndarray,
+    W0: np.ndarray | None,
     weights: np.ndarray,
     noise: np.ndarray,
     power: np.ndarray,
@@ -204,7 +240,8 @@ def compiled_wmmse(
     rate_floor: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(W [B, N, K], objective, iterations, converged [B])`` of the compiled loop
-    (:func:`_wmmse_loop` for the arguments); raises ``RuntimeError`` without numba."""
+    (:func:`_wmmse_loop` for the arguments; ``W0=None`` starts from RZF); raises
+    ``RuntimeError`` without numba."""
     if _compiled is None:
         raise RuntimeError("the compiled WMMSE needs numba: pip install 'beamgym[fast]'")
     batch, users, antennas = H.shape
@@ -212,8 +249,10 @@ def compiled_wmmse(
     objective = np.empty(batch)
     iterations = np.zeros(batch, np.int64)
     converged = np.zeros(batch, np.bool_)
+    rzf = W0 is None
+    start = np.empty((0, 0, 0), np.complex128) if rzf else W0
     _compiled(
-        H, W0, weights, noise, power, ridge, max_iterations, tolerance, fair, rate_floor,
+        H, start, rzf, weights, noise, power, ridge, max_iterations, tolerance, fair, rate_floor,
         W, objective, iterations, converged,
     )  # fmt: skip
     return W, objective, iterations, converged

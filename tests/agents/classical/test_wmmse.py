@@ -18,9 +18,7 @@ def test_objective_never_decreases(users, antennas, snr_db, torch_rng):
     H = channels(torch_rng, 30, users, antennas)
     weights = torch.rand(30, users, dtype=torch.float64, generator=torch_rng)
     """Shi et al.'s Thm. 3, for the exact multiplier (the closed form leaves the ascent)."""
-    solver = agents.make(
-        "wmmse", init="mrt", max_iterations=60, tolerance=0.0, multiplier="exact"
-    )
+    solver = agents.make("wmmse", init="mrt", max_iterations=60, tolerance=0.0, multiplier="exact")
     power = 10 ** (snr_db / 10)
     result = solver.run(H, power, weights=weights, record_history=True)
     history = result.history

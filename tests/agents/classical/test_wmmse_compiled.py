@@ -17,10 +17,16 @@ def problem(generator, batch, users, antennas, power=30.0):
     return agents.make("wmmse").problem(H, power, 1.0, weights=weights)
 
 
-def both(problem, **kwargs):
-    start = initial_beamformer(problem, "rzf")
+def both(problem, init="rzf", **kwargs):
+    """The torch loop from ``initial_beamformer``'s start and the compiled one from its own
+    RZF (``init="rzf"``: a second computation of the start) or from the same start."""
+    start = initial_beamformer(problem, init)
     options = {"max_iterations": 80, "tolerance": 1e-7, "multiplier": "closed-form", **kwargs}
-    return [run_wmmse(problem, start, backend=b, **options) for b in ("torch", "compiled")]
+    own = None if init == "rzf" else start
+    return (
+        run_wmmse(problem, start, backend="torch", **options),
+        run_wmmse(problem, own, backend="compiled", **options),
+    )
 
 
 @pytest.mark.parametrize("users, antennas", [(4, 4), (3, 7), (7, 3), (1, 5), (12, 8)])
@@ -33,6 +39,12 @@ def test_compiled_loop_follows_the_torch_iterates(users, antennas, utility, torc
     torch.testing.assert_close(compiled.objective, reference.objective, rtol=0, atol=1e-9)
     assert torch.equal(compiled.iterations, reference.iterations)
     assert torch.equal(compiled.converged, reference.converged)
+
+
+def test_compiled_loop_starts_from_a_given_beamformer(torch_rng):
+    reference, compiled = both(problem(torch_rng, 16, 5, 3), init="mrt")
+    torch.testing.assert_close(compiled.W, reference.W, rtol=0, atol=1e-9)
+    assert torch.equal(compiled.iterations, reference.iterations)
 
 
 def test_compiled_loop_keeps_the_ridge(torch_rng):
@@ -48,9 +60,7 @@ def test_auto_uses_the_compiled_loop_where_it_applies_and_torch_elsewhere(torch_
     compiled = agents.make("wmmse", backend="compiled").solve(H, 10.0)
     assert torch.equal(agents.make("wmmse").solve(H, 10.0), compiled)
     monkeypatch.setattr(wmmse_compiled, "AVAILABLE", False)
-    torch.testing.assert_close(
-        agents.make("wmmse").solve(H, 10.0), compiled, rtol=0, atol=1e-9
-    )
+    torch.testing.assert_close(agents.make("wmmse").solve(H, 10.0), compiled, rtol=0, atol=1e-9)
 
 
 @pytest.mark.parametrize(
