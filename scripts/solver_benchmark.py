@@ -165,7 +165,14 @@ def benchmark(args) -> None:
                 def solve(channels: torch.Tensor, solver=solver, target=target) -> torch.Tensor:
                     return solver.solve(channels, power=power, utility=target)
 
-                W, timing = timed_solves(solve, H[:batch], H[:1], batch, latency_calls=args.repeats)
+                try:
+                    W, timing = timed_solves(
+                        solve, H[:batch], H[:1], batch, latency_calls=args.repeats
+                    )
+                except agents.NotApplicable as error:  # e.g. a model trained for fewer users
+                    bar.write(f"{label:>12} {target:>18} n/a: {error}")
+                    bar.update()
+                    continue
                 per_channel[label] = timing.time_per_channel_s
                 value = utility(target, rates(H[:batch], W), power_used=transmit_power(W))
                 line = _row(label, target, value.mean().item(), timing, batch, anchor)

@@ -1,6 +1,8 @@
 """The timing protocol: the order of its calls, what it returns, and the FLOP count against
 the operations written out by hand."""
 
+import time
+
 import torch
 
 from benchmarks.timing import LATENCY_CALLS, flops_per_channel, matmul_throughput, timed_solves
@@ -11,10 +13,13 @@ def test_protocol_warms_up_then_times_the_batch_then_the_median_of_batch_1_calls
 
     def solve(x):
         calls.append(x)
+        time.sleep(0.03)  # the warm-up lasts WARMUP_S: a few calls of this one
         return f"solved {x}"
 
     output, timing = timed_solves(solve, "batch", "one", size=4)
-    assert calls == ["one", "batch"] + ["one"] * LATENCY_CALLS
+    warmup = calls.index("batch")
+    assert warmup >= 1 and calls[:warmup] == ["one"] * warmup
+    assert calls[warmup:] == ["batch"] + ["one"] * LATENCY_CALLS
     assert output == "solved batch"
     assert timing.time_per_channel_s > 0 and timing.latency_s > 0
     assert timing.threads == torch.get_num_threads()
