@@ -1,6 +1,11 @@
 """The compiled WMMSE loop against the torch one: the same algorithm written twice (the
 compiled one in the users' space through the push-through identity), same iterates."""
 
+import os
+import subprocess
+import sys
+
+import numpy as np
 import pytest
 import torch
 
@@ -73,3 +78,23 @@ def test_compiled_backend_refuses_what_it_does_not_run(config, why, torch_rng):
         agents.make("wmmse", backend="compiled", **config).solve(H, 10.0)
     with pytest.raises(ValueError, match="backend must be one of"):
         agents.make("wmmse", backend="numba")
+
+
+SOLVE = """
+import sys, numpy, torch, agents
+H = torch.randn(20, 5, 6, dtype=torch.complex128, generator=torch.Generator().manual_seed(2))
+numpy.save(sys.argv[1], agents.make("wmmse").solve(H, 10.0).numpy())
+"""
+
+
+@pytest.mark.slow
+def test_fresh_and_cached_compilations_give_the_same_bits(tmp_path):
+    """A benchmark resumed in another process must reproduce its rows: the first process
+    compiles the loop into an empty cache, the second loads it from there."""
+    environment = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    outputs = [tmp_path / f"{run}.npy" for run in ("fresh", "cached")]
+    for path in outputs:
+        subprocess.run([sys.executable, "-c", SOLVE, str(path)], env=environment, check=True)
+    assert any((tmp_path / "cache").rglob("*.nbi"))
+    fresh, cached = (np.load(path) for path in outputs)
+    assert np.array_equal(fresh, cached)
