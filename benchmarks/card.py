@@ -41,7 +41,7 @@ from benchmarks.results import ResultsFolder
 from benchmarks.runner import run
 from benchmarks.scoring import solve_inputs
 from benchmarks.suites import Suite, configuration
-from benchmarks.timing import flops_per_channel, matmul_throughput
+from benchmarks.timing import LATENCY_CALLS, flops_per_channel, matmul_throughput
 
 
 class UnitsFailed(RuntimeError):
@@ -200,7 +200,7 @@ def evaluation_of(
         "baselines": {labels[s.label]: s.kwargs["checkpoint"] for s in specs[1:]},
         "rows": rows,
         "timings": {
-            "setting": f"`{timed_entry.config.name}`, batch 1 (median of 5) and "
+            "setting": f"`{timed_entry.config.name}`, batch 1 (median of {LATENCY_CALLS}) and "
             f"{timed_entry.config.num_channels}",
             **{
                 labels.get(agent, agent): {

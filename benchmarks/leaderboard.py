@@ -22,6 +22,7 @@ from agents.learned import MODELS, SEED_MODELS
 from benchmarks.intervals import episode_means, ratio_interval
 from benchmarks.lineup import REFERENCES, STRONG_REFERENCE
 from benchmarks.results import ResultsFolder
+from benchmarks.timing import LATENCY_CALLS, WARMUP_S
 
 if TYPE_CHECKING:
     from benchmarks.report import ConfigResults
@@ -409,8 +410,10 @@ def write_leaderboard(
         "ratio of geometric-mean user rates, exp((U - U_ref) / K), averaged in the log per "
         "episode. Timings are those of the machine above, by one protocol for every agent "
         "(`benchmarks/timing.py`, also that of the model cards and `scripts/solver_benchmark.py`): "
-        "untimed batch-1 warm-up solves (0.1 s, at least one), then the configuration's channels solved as one batch "
-        "(`ms/channel`: its wall time / the channels), then the median of 5 batch-1 solves of "
+        f"untimed batch-1 warm-up solves ({WARMUP_S:g} s, at least one), then the "
+        "configuration's channels solved as one batch "
+        "(`ms/channel`: its wall time / the channels), then the median of "
+        f"{LATENCY_CALLS} batch-1 solves of "
         "the first channel (`batch-1 ms`); wall clock, the device synchronised around each "
         "call on a GPU, the thread count of the run (1 unless `--threads` says otherwise). "
         "`params`: trainable parameters of learned and RL agents; "

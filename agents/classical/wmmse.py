@@ -258,20 +258,21 @@ def run_wmmse(
     check_choice("multiplier", multiplier, MULTIPLIERS)
     check_choice("backend", backend, BACKENDS)
     compilable = (
-        multiplier == "closed-form"
+        wmmse_compiled.AVAILABLE
+        and multiplier == "closed-form"
         and not record_history
         and problem.H.device.type == "cpu"
         and problem.H.dtype == torch.complex128
     )
-    if backend == "compiled" and not (compilable and wmmse_compiled.AVAILABLE):
+    if backend == "compiled" and not compilable:
         raise ValueError(
             "backend='compiled' needs multiplier='closed-form', float64 on the CPU, no history "
             "and numba (pip install 'beamgym[fast]')"
         )
-    if backend != "torch" and compilable and wmmse_compiled.AVAILABLE:
+    if backend != "torch" and compilable:
         return _run_compiled(problem, W, max_iterations, tolerance, ridge, weight_rule)
     if W is None:
-        W = rzf_beamformer(problem.H, problem.power, problem.noise_power)
+        W = initial_beamformer(problem, "rzf")
     batch = problem.batch_size
     ridge = torch.zeros_like(problem.power) if ridge is None else ridge
     W = W.clone()

@@ -205,15 +205,15 @@ def _wmmse_loop(
             count += 1
         objective[b] = previous
         iterations[b] = count
-        for n in range(antennas):
+        if count == 0 and not rzf:  # max_iterations = 0: the given start is the answer
+            W[b] = W0[b]
+            continue
+        for n in range(antennas):  # W = H^H X
             for j in range(users):
-                if count or rzf:  # W = H^H X
-                    w = 0j
-                    for i in range(users):
-                        w += H[b, i, n].conjugate() * Z[j, i]
-                    W[b, n, j] = w
-                else:
-                    W[b, n, j] = W0[b, n, j]
+                w = 0j
+                for i in range(users):
+                    w += H[b, i, n].conjugate() * Z[j, i]
+                W[b, n, j] = w
 
 
 if AVAILABLE:
